@@ -1,0 +1,75 @@
+package billing
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// APIKeyPrefix starts every API key.
+const APIKeyPrefix = "lux_"
+
+// KeyIdentity is who an API key acts for.
+type KeyIdentity struct {
+	KeyID  int64  `db:"id"`
+	OrgID  string `db:"org_id"`
+	UserID string `db:"user_id"`
+	Role   string `db:"role"`
+}
+
+func hashKey(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// CreateAPIKey makes a new key for user in org and returns its secret, which is shown once and
+// never stored (only its SHA-256 is). The user must be a member of org.
+func (s *Service) CreateAPIKey(ctx context.Context, orgID, userID, name string) (string, int64, error) {
+	if _, err := s.FindMembership(ctx, orgID, userID); err != nil {
+		return "", 0, err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", 0, fmt.Errorf("billing: random key: %w", err)
+	}
+	secret := APIKeyPrefix + hex.EncodeToString(b)
+	var id int64
+	err := s.db.QueryRowxContext(ctx, q.insertAPIKey, orgID, userID, name, secret[:len(APIKeyPrefix)+6], hashKey(secret), s.now()).Scan(&id)
+	if err != nil {
+		return "", 0, fmt.Errorf("billing: insert api key: %w", err)
+	}
+	return secret, id, nil
+}
+
+// AuthenticateKey returns who a key acts for. A missing, malformed, unknown or revoked key, or
+// one whose user left the org, is EUNAUTHORIZED.
+func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyIdentity, error) {
+	if !strings.HasPrefix(secret, APIKeyPrefix) || len(secret) != len(APIKeyPrefix)+64 {
+		return nil, Errorf(EUNAUTHORIZED, "send a valid API key as \"Authorization: Bearer lux_…\"")
+	}
+	var k KeyIdentity
+	if err := s.db.GetContext(ctx, &k, q.selectAPIKey, hashKey(secret)); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, Errorf(EUNAUTHORIZED, "this API key is not valid or was revoked: create a new one in Settings → API keys")
+		}
+		return nil, fmt.Errorf("billing: find api key: %w", err)
+	}
+	return &k, nil
+}
+
+// RevokeAPIKey revokes key id of org; ENOTFOUND if it is not the org's or already revoked.
+func (s *Service) RevokeAPIKey(ctx context.Context, orgID string, id int64) error {
+	res, err := s.db.ExecContext(ctx, q.revokeAPIKey, orgID, id, s.now())
+	if err != nil {
+		return fmt.Errorf("billing: revoke api key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Errorf(ENOTFOUND, "no active API key %d in this organization", id)
+	}
+	return nil
+}

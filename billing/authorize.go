@@ -1,0 +1,160 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Reasons a flow is paused, as the API reports them.
+const (
+	ReasonCreditsExhausted    = "credits_exhausted"     // available credits are ≤ 0
+	ReasonMonthlyLimitReached = "monthly_limit_reached" // the org's monthly limit is used up
+	ReasonMemberLimitReached  = "member_limit_reached"  // the member's monthly limit is used up
+)
+
+// PauseMessage explains a pause reason to a person, with the action that resumes flows.
+func PauseMessage(reason string) string {
+	switch reason {
+	case ReasonCreditsExhausted:
+		return "Credits ran out, so flows are paused. Add credits or upgrade the plan to resume at once."
+	case ReasonMonthlyLimitReached:
+		return "The organization's monthly credit limit is reached, so flows are paused. An admin can raise the limit to resume at once."
+	case ReasonMemberLimitReached:
+		return "This member's monthly credit limit is reached, so their flows are paused. An admin can raise the member's limit to resume at once."
+	}
+	return ""
+}
+
+// orgPauseReason decides whether the whole organization is paused: credits first, then the
+// org's monthly limit.
+func orgPauseReason(a *account) string {
+	switch {
+	case a.Balance <= 0:
+		return ReasonCreditsExhausted
+	case a.MonthlyLimit != nil && a.CycleUsed >= *a.MonthlyLimit:
+		return ReasonMonthlyLimitReached
+	}
+	return ""
+}
+
+// Estimate is the expected cost of a step, for Authorize and the cost calculator.
+type Estimate struct {
+	Type     string
+	Model    string
+	Quantity int64
+}
+
+// AuthorizeRequest asks whether a flow may do more work now.
+type AuthorizeRequest struct {
+	FlowID      string
+	ExecutionID string
+	UserID      string    // empty: the API key's user
+	Estimate    *Estimate // optional: the step about to run
+}
+
+// Authorization is the answer: allowed, or refused with a reason (Reason*).
+type Authorization struct {
+	Allowed         bool
+	Reason          string
+	Message         string
+	Balance         Millicredits
+	EstimateCredits *Millicredits
+	MonthlyLimit    *Millicredits
+	CycleUsed       Millicredits
+	MemberLimit     *Millicredits
+	MemberUsed      Millicredits
+}
+
+// Authorize tells the flow engine whether a flow may go on. It refuses when available credits
+// are ≤ 0, the org's monthly limit is reached, or the member's monthly limit is reached; with an
+// estimate, also when that step would take the balance below zero or go over either limit.
+// Refusal is not an error: the Authorization says why. Adding credits or raising a limit takes
+// effect on the next call.
+func (s *Service) Authorize(ctx context.Context, orgID, keyUser string, req AuthorizeRequest) (*Authorization, error) {
+	if req.FlowID == "" || req.ExecutionID == "" {
+		return nil, Errorf(EINVALID, "\"flowId\" and \"executionId\" are required")
+	}
+	user := req.UserID
+	if user == "" {
+		user = keyUser
+	}
+	now := s.now()
+	var est Millicredits
+	out := &Authorization{}
+	if req.Estimate != nil {
+		c, err := s.EstimateCost(*req.Estimate, now)
+		if err != nil {
+			return nil, err
+		}
+		est = c
+		out.EstimateCredits = &c
+	}
+	acct, err := s.currentAccount(ctx, orgID, now)
+	if err != nil {
+		return nil, err
+	}
+	var members []memberUsage
+	if err := s.db.SelectContext(ctx, &members, q.selectMemberLimits, orgID, pq.Array([]string{user}), acct.CycleStart); err != nil {
+		return nil, fmt.Errorf("billing: member limits: %w", err)
+	}
+	if len(members) == 0 {
+		return nil, Errorf(EINVALID, "userId %q is not a member of this organization", user)
+	}
+	m := members[0]
+	out.Balance, out.MonthlyLimit, out.CycleUsed = acct.Balance, acct.MonthlyLimit, acct.CycleUsed
+	out.MemberLimit, out.MemberUsed = m.Limit, m.Used
+	switch {
+	case acct.Balance <= 0 || (est > 0 && acct.Balance-est < 0):
+		out.Reason = ReasonCreditsExhausted
+	case acct.MonthlyLimit != nil && (acct.CycleUsed >= *acct.MonthlyLimit || acct.CycleUsed+est > *acct.MonthlyLimit):
+		out.Reason = ReasonMonthlyLimitReached
+	case m.Limit != nil && (m.Used >= *m.Limit || m.Used+est > *m.Limit):
+		out.Reason = ReasonMemberLimitReached
+	}
+	out.Allowed = out.Reason == ""
+	out.Message = PauseMessage(out.Reason)
+	return out, nil
+}
+
+// EstimateCost prices an estimate with the rate card in force at at.
+func (s *Service) EstimateCost(e Estimate, at time.Time) (Millicredits, error) {
+	if e.Quantity <= 0 || e.Quantity > MaxQuantity {
+		return 0, Errorf(EINVALID, "estimate: \"quantity\" must be a positive whole number up to %d", int64(MaxQuantity))
+	}
+	r, err := s.rates.Find(e.Type, e.Model, at)
+	if err != nil {
+		return 0, Errorf(EINVALID, "estimate: %s", ErrorMessage(err))
+	}
+	return r.Cost(e.Quantity), nil
+}
+
+// currentAccount reads the org's account, rolling its cycle over first if it has ended (the
+// only case where a read takes the lock).
+func (s *Service) currentAccount(ctx context.Context, orgID string, now time.Time) (*account, error) {
+	var a account
+	if err := s.db.GetContext(ctx, &a, q.selectAccount, orgID); err != nil {
+		return nil, notFound(err, "organization not found", "select account")
+	}
+	if a.CycleEnd.After(now) {
+		return &a, nil
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		lt, err := lockLedger(ctx, tx, orgID, now)
+		if err != nil {
+			return err
+		}
+		if err := lt.flush(ctx); err != nil {
+			return err
+		}
+		a = lt.acct
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}

@@ -1,0 +1,73 @@
+package billing
+
+import (
+	_ "embed"
+	"fmt"
+	"reflect"
+
+	"github.com/qustavo/dotsql"
+)
+
+//go:embed queries.sql
+var queriesSQL string
+
+// queries holds the named statements of queries.sql; each field's tag names its query.
+type queries struct {
+	selectRateCard        string `query:"select-rate-card"`
+	insertUsageEvents     string `query:"insert-usage-events"`
+	selectRecordedEvents  string `query:"select-recorded-events"`
+	lockAccount           string `query:"lock-account"`
+	selectAccount         string `query:"select-account"`
+	selectLiveGrants      string `query:"select-live-grants"`
+	insertLedgerEntry     string `query:"insert-ledger-entry"`
+	insertAllocations     string `query:"insert-allocations"`
+	updateGrantRemainders string `query:"update-grant-remainders"`
+	updateAccount         string `query:"update-account"`
+	addMemberUsage        string `query:"add-member-usage"`
+	addUsageDaily         string `query:"add-usage-daily"`
+	addExecutionUsage     string `query:"add-execution-usage"`
+	insertFlows           string `query:"insert-flows"`
+	selectMemberLimits    string `query:"select-member-limits"`
+	insertGrant           string `query:"insert-grant"`
+	selectUnfundedEntries string `query:"select-unfunded-entries"`
+	insertOrg             string `query:"insert-org"`
+	insertAccount         string `query:"insert-account"`
+	insertUser            string `query:"insert-user"`
+	insertMembership      string `query:"insert-membership"`
+	selectUserByEmail     string `query:"select-user-by-email"`
+	selectUser            string `query:"select-user"`
+	selectMembershipsOf   string `query:"select-memberships-of-user"`
+	selectMembership      string `query:"select-membership"`
+	insertAPIKey          string `query:"insert-api-key"`
+	selectAPIKey          string `query:"select-api-key"`
+	revokeAPIKey          string `query:"revoke-api-key"`
+	selectExecution       string `query:"select-execution"`
+	selectCreditSummary   string `query:"select-credit-summary"`
+	selectDueAccounts     string `query:"select-due-accounts"`
+	selectOrgPlan         string `query:"select-org-plan"`
+	selectPlans           string `query:"select-plans"`
+	selectPlan            string `query:"select-plan"`
+}
+
+// q is read-only after package initialisation.
+var q = mustLoadQueries(queriesSQL)
+
+func mustLoadQueries(src string) *queries {
+	dot, err := dotsql.LoadFromString(src)
+	if err != nil {
+		panic(fmt.Sprintf("billing: parse queries.sql: %v", err))
+	}
+	out := &queries{}
+	v := reflect.ValueOf(out).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name := t.Field(i).Tag.Get("query")
+		raw, err := dot.Raw(name)
+		if err != nil {
+			panic(fmt.Sprintf("billing: queries.sql has no query %q", name))
+		}
+		// Unexported fields are set through their address: the struct is ours.
+		reflect.NewAt(v.Field(i).Type(), v.Field(i).Addr().UnsafePointer()).Elem().SetString(raw)
+	}
+	return out
+}

@@ -1,0 +1,544 @@
+package billing
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+	"unicode"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Limits on what the usage API accepts.
+const (
+	MaxBatch      = 1000                 // events in one POST /api/v1/usage
+	MaxIDLength   = 128                  // characters in an event, flow, execution or user id
+	MaxQuantity   = 1_000_000_000_000    // units in one event; keeps every cost far from overflow
+	maxFutureSkew = 5 * time.Minute      // an event may be stamped this far ahead of our clock
+	maxEventAge   = 400 * 24 * time.Hour // older events are refused as a likely clock error
+)
+
+// UsageEvent is one metered thing a flow did. UserID empty means the API key's user;
+// OccurredAt zero means the time of receipt.
+type UsageEvent struct {
+	ID          string
+	FlowID      string
+	ExecutionID string
+	UserID      string
+	Type        string
+	Model       string
+	Quantity    int64
+	OccurredAt  time.Time
+}
+
+// EventResult is what became of one event of a batch.
+type EventResult struct {
+	ID        string
+	Credits   Millicredits
+	Duplicate bool // the event was recorded before; it was not charged again
+}
+
+// UsageResult is the outcome of a recorded batch: one result per event in request order, and
+// the organization's state after it.
+type UsageResult struct {
+	Results     []EventResult
+	Balance     Millicredits
+	Paused      bool
+	PauseReason string // "" when not paused; see Reason*
+	// MembersPaused lists users of the batch who have now reached their member limit.
+	MembersPaused []string
+}
+
+// pricedEvent is a validated event with its cost and idempotency hash.
+type pricedEvent struct {
+	UsageEvent
+	Cost Millicredits
+	Hash []byte
+}
+
+// validateEvent checks one event's fields; index is its position for the error message.
+func validateEvent(e *UsageEvent, index int) error {
+	at := func(format string, args ...any) error {
+		return Errorf(EINVALID, "events[%d]: %s", index, fmt.Sprintf(format, args...))
+	}
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{
+		{"id", e.ID, true}, {"flowId", e.FlowID, true}, {"executionId", e.ExecutionID, true}, {"userId", e.UserID, false},
+	} {
+		if f.v == "" {
+			if f.required {
+				return at("%q is required", f.name)
+			}
+			continue
+		}
+		if len(f.v) > MaxIDLength {
+			return at("%q is %d characters long; the most is %d", f.name, len(f.v), MaxIDLength)
+		}
+		if !printableID(f.v) {
+			return at("%q may only hold visible characters (no spaces or control characters)", f.name)
+		}
+	}
+	if e.Type == "" {
+		return at("%q is required", "type")
+	}
+	if e.Quantity <= 0 {
+		return at("%q must be a positive whole number (got %d)", "quantity", e.Quantity)
+	}
+	if e.Quantity > MaxQuantity {
+		return at("%q is too large (the most is %d)", "quantity", int64(MaxQuantity))
+	}
+	return nil
+}
+
+func printableID(s string) bool {
+	for _, r := range s {
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// eventHash identifies an event's body as sent, for telling retries from conflicting reuse of
+// an id. Defaults (userId, occurredAt) are hashed as sent, so a retry hashes the same.
+func eventHash(e *UsageEvent) []byte {
+	h := sha256.New()
+	occurred := ""
+	if !e.OccurredAt.IsZero() {
+		occurred = e.OccurredAt.UTC().Format(time.RFC3339Nano)
+	}
+	for _, f := range []string{e.FlowID, e.ExecutionID, e.UserID, e.Type, e.Model, strconv.FormatInt(e.Quantity, 10), occurred} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// price validates and prices a batch in memory. A type or model the card does not know makes
+// the service reload the card once (it may have just changed) before refusing the batch.
+func (s *Service) price(ctx context.Context, events []UsageEvent, keyUser string, now time.Time) ([]pricedEvent, error) {
+	if len(events) == 0 {
+		return nil, Errorf(EINVALID, "a batch needs at least one event in \"events\"")
+	}
+	if len(events) > MaxBatch {
+		return nil, Errorf(ETOOLARGE, "a batch holds at most %d events (got %d): split it", MaxBatch, len(events))
+	}
+	out := make([]pricedEvent, len(events))
+	reloaded := false
+	for i := range events {
+		e := events[i]
+		if err := validateEvent(&e, i); err != nil {
+			return nil, err
+		}
+		hash := eventHash(&e)
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = now
+		}
+		if e.OccurredAt.After(now.Add(maxFutureSkew)) {
+			return nil, Errorf(EINVALID, "events[%d]: \"occurredAt\" %s is in the future", i, e.OccurredAt.UTC().Format(time.RFC3339))
+		}
+		if e.OccurredAt.Before(now.Add(-maxEventAge)) {
+			return nil, Errorf(EINVALID, "events[%d]: \"occurredAt\" %s is more than 400 days ago", i, e.OccurredAt.UTC().Format(time.RFC3339))
+		}
+		if e.UserID == "" {
+			e.UserID = keyUser
+		}
+		rate, err := s.rates.Find(e.Type, e.Model, e.OccurredAt)
+		if err != nil && !reloaded {
+			reloaded = true
+			if rerr := s.ReloadRates(ctx); rerr != nil {
+				return nil, rerr
+			}
+			rate, err = s.rates.Find(e.Type, e.Model, e.OccurredAt)
+		}
+		if err != nil {
+			return nil, Errorf(EINVALID, "events[%d]: %s", i, ErrorMessage(err))
+		}
+		out[i] = pricedEvent{UsageEvent: e, Cost: rate.Cost(e.Quantity), Hash: hash}
+	}
+	return out, nil
+}
+
+// RecordUsage records a batch of usage events for an organization, atomically: every event is
+// recorded and charged, or (on any error) none is. Each event id is recorded once per org: an
+// id seen before with the same body is reported as a duplicate and not charged again; with a
+// different body the whole batch is refused with ECONFLICT. keyUser is the API key's user,
+// the default for events without a userId; a userId that is not a member of the org is
+// EINVALID. Usage is never refused for lack of credits: what no grant can pay becomes arrears.
+func (s *Service) RecordUsage(ctx context.Context, orgID, keyUser string, events []UsageEvent) (*UsageResult, error) {
+	now := s.now()
+	priced, err := s.price(ctx, events, keyUser, now)
+	if err != nil {
+		return nil, err
+	}
+
+	// One row per id: a repeated id within the batch is a duplicate of its first occurrence.
+	first := make(map[string]int, len(priced))
+	var unique []int
+	for i := range priced {
+		j, seen := first[priced[i].ID]
+		if !seen {
+			first[priced[i].ID] = i
+			unique = append(unique, i)
+			continue
+		}
+		if string(priced[j].Hash) != string(priced[i].Hash) {
+			return nil, Errorf(ECONFLICT, "events[%d]: id %q appears twice in the batch with different contents", i, priced[i].ID)
+		}
+	}
+	// Fixed insert order: two batches sharing ids lock them in the same order, never in a cycle.
+	sort.Slice(unique, func(a, b int) bool { return priced[unique[a]].ID < priced[unique[b]].ID })
+
+	res := &UsageResult{Results: make([]EventResult, len(priced))}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		members, err := s.checkMembers(ctx, tx, orgID, priced)
+		if err != nil {
+			return err
+		}
+		inserted, entryID, err := insertEvents(ctx, tx, orgID, priced, unique, now)
+		if err != nil {
+			return err
+		}
+		dupCost := map[string]Millicredits{}
+		if len(inserted) < len(unique) {
+			if dupCost, err = checkDuplicates(ctx, tx, orgID, priced, unique, inserted); err != nil {
+				return err
+			}
+		}
+		lt, err := lockLedger(ctx, tx, orgID, now)
+		if err != nil {
+			return err
+		}
+		fresh := make([]*pricedEvent, 0, len(inserted))
+		for _, i := range unique {
+			if inserted[priced[i].ID] {
+				fresh = append(fresh, &priced[i])
+			}
+		}
+		if len(fresh) > 0 {
+			if err := s.charge(ctx, lt, entryID, fresh, members); err != nil {
+				return err
+			}
+		}
+		if err := lt.flush(ctx); err != nil {
+			return err
+		}
+		for i, e := range priced {
+			r := EventResult{ID: e.ID, Credits: e.Cost}
+			if first[e.ID] != i || !inserted[e.ID] {
+				r.Duplicate = true
+				if c, ok := dupCost[e.ID]; ok {
+					r.Credits = c
+				}
+			}
+			res.Results[i] = r
+		}
+		res.Balance = lt.acct.Balance
+		res.PauseReason = orgPauseReason(&lt.acct)
+		res.Paused = res.PauseReason != ""
+		for _, m := range members {
+			if m.Limit != nil && m.Used >= *m.Limit {
+				res.MembersPaused = append(res.MembersPaused, m.UserID)
+			}
+		}
+		sort.Strings(res.MembersPaused)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// memberUsage is a member's limit and usage in the current cycle.
+type memberUsage struct {
+	UserID string        `db:"user_id"`
+	Limit  *Millicredits `db:"monthly_limit_mc"`
+	Used   Millicredits  `db:"used_mc"`
+}
+
+// checkMembers makes sure every user of the batch belongs to the org.
+func (s *Service) checkMembers(ctx context.Context, tx *sqlx.Tx, orgID string, priced []pricedEvent) (map[string]*memberUsage, error) {
+	var users []string
+	seen := map[string]bool{}
+	for _, e := range priced {
+		if !seen[e.UserID] {
+			seen[e.UserID] = true
+			users = append(users, e.UserID)
+		}
+	}
+	var rows []*memberUsage
+	// The cycle start is not known before the lock; limits are read here, usage is added later.
+	if err := tx.SelectContext(ctx, &rows, q.selectMemberLimits, orgID, pq.Array(users), time.Time{}); err != nil {
+		return nil, fmt.Errorf("billing: member limits: %w", err)
+	}
+	out := make(map[string]*memberUsage, len(rows))
+	for _, r := range rows {
+		out[r.UserID] = r
+	}
+	for i, e := range priced {
+		if out[e.UserID] == nil {
+			return nil, Errorf(EINVALID, "events[%d]: userId %q is not a member of this organization", i, e.UserID)
+		}
+	}
+	return out, nil
+}
+
+// insertEvents writes the batch's new events under one new ledger entry id and returns which
+// ids were new.
+func insertEvents(ctx context.Context, tx *sqlx.Tx, orgID string, priced []pricedEvent, unique []int, now time.Time) (map[string]bool, int64, error) {
+	n := len(unique)
+	ids, flows, execs, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	types, models := make([]string, n), make([]string, n)
+	qty, cost := make([]int64, n), make([]int64, n)
+	occurred := make([]string, n)
+	hashes := make([][]byte, n)
+	for k, i := range unique {
+		e := &priced[i]
+		ids[k], flows[k], execs[k], users[k] = e.ID, e.FlowID, e.ExecutionID, e.UserID
+		types[k], models[k], qty[k], cost[k] = e.Type, e.Model, e.Quantity, int64(e.Cost)
+		occurred[k] = e.OccurredAt.UTC().Format(time.RFC3339Nano)
+		hashes[k] = e.Hash
+	}
+	rows, err := tx.QueryContext(ctx, q.insertUsageEvents, orgID, pq.Array(ids), pq.Array(flows), pq.Array(execs),
+		pq.Array(users), pq.Array(types), pq.Array(models), pq.Array(qty), pq.Array(cost), pq.Array(occurred), now,
+		pq.ByteaArray(hashes))
+	if err != nil {
+		return nil, 0, fmt.Errorf("billing: insert usage events: %w", err)
+	}
+	defer rows.Close()
+	inserted := make(map[string]bool, n)
+	var entryID int64
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id, &entryID); err != nil {
+			return nil, 0, fmt.Errorf("billing: insert usage events: %w", err)
+		}
+		inserted[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("billing: insert usage events: %w", err)
+	}
+	return inserted, entryID, nil
+}
+
+// checkDuplicates compares the events that were recorded before with what was sent now:
+// the same body is a duplicate (its stored cost is returned), a different one is ECONFLICT.
+func checkDuplicates(ctx context.Context, tx *sqlx.Tx, orgID string, priced []pricedEvent, unique []int, inserted map[string]bool) (map[string]Millicredits, error) {
+	var ids []string
+	for _, i := range unique {
+		if !inserted[priced[i].ID] {
+			ids = append(ids, priced[i].ID)
+		}
+	}
+	var stored []struct {
+		ID   string       `db:"id"`
+		Hash []byte       `db:"body_hash"`
+		Cost Millicredits `db:"cost_mc"`
+	}
+	if err := tx.SelectContext(ctx, &stored, q.selectRecordedEvents, orgID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("billing: recorded events: %w", err)
+	}
+	byID := make(map[string]int, len(stored))
+	for k, st := range stored {
+		byID[st.ID] = k
+	}
+	costs := make(map[string]Millicredits, len(stored))
+	for _, i := range unique {
+		e := &priced[i]
+		if inserted[e.ID] {
+			continue
+		}
+		k, ok := byID[e.ID]
+		if !ok {
+			return nil, fmt.Errorf("billing: event %q neither inserted nor found", e.ID)
+		}
+		if string(stored[k].Hash) != string(e.Hash) {
+			return nil, Errorf(ECONFLICT, "events[%d]: id %q was already recorded with a different body; use a new id for a new event", i, e.ID)
+		}
+		costs[e.ID] = stored[k].Cost
+	}
+	return costs, nil
+}
+
+// charge debits the new events' total as one usage entry and updates the counters and rollups
+// that dashboards and limits read. Rows are aggregated in memory first: a few rows per batch,
+// not one per event.
+func (s *Service) charge(ctx context.Context, lt *ledgerTx, entryID int64, fresh []*pricedEvent, members map[string]*memberUsage) error {
+	var total Millicredits
+	for _, e := range fresh {
+		total += e.Cost
+	}
+	memo := fmt.Sprintf("Usage: %d events", len(fresh))
+	if len(fresh) == 1 {
+		memo = fmt.Sprintf("Usage: %s (%s)", TypeLabel(fresh[0].Type), fresh[0].FlowID)
+	}
+	if err := lt.debit(ctx, entryID, total, memo); err != nil {
+		return err
+	}
+	org := lt.acct.OrgID
+	tx := lt.tx
+
+	// Member counters for the current cycle.
+	perUser := map[string]Millicredits{}
+	var users []string
+	for _, e := range fresh {
+		if _, ok := perUser[e.UserID]; !ok {
+			users = append(users, e.UserID)
+		}
+		perUser[e.UserID] += e.Cost
+	}
+	amounts := make([]int64, len(users))
+	for i, u := range users {
+		amounts[i] = int64(perUser[u])
+	}
+	rows, err := tx.QueryContext(ctx, q.addMemberUsage, org, lt.acct.CycleStart, pq.Array(users), pq.Array(amounts))
+	if err != nil {
+		return fmt.Errorf("billing: member usage: %w", err)
+	}
+	for rows.Next() {
+		var u string
+		var used Millicredits
+		if err := rows.Scan(&u, &used); err != nil {
+			rows.Close()
+			return fmt.Errorf("billing: member usage: %w", err)
+		}
+		if m := members[u]; m != nil {
+			m.Used = used
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("billing: member usage: %w", err)
+	}
+
+	loc := s.location(lt.acct.Timezone)
+	if err := addDaily(ctx, tx, org, loc, fresh); err != nil {
+		return err
+	}
+	if err := addExecutions(ctx, tx, org, fresh); err != nil {
+		return err
+	}
+	var flows []string
+	seen := map[string]bool{}
+	for _, e := range fresh {
+		if !seen[e.FlowID] {
+			seen[e.FlowID] = true
+			flows = append(flows, e.FlowID)
+		}
+	}
+	sort.Strings(flows)
+	if _, err := tx.ExecContext(ctx, q.insertFlows, org, pq.Array(flows)); err != nil {
+		return fmt.Errorf("billing: insert flows: %w", err)
+	}
+	return nil
+}
+
+type dailyKey struct{ Day, Flow, User, Type, Model string }
+type dailySum struct{ Credits, Quantity, Events int64 }
+
+// addDaily adds the events to the org's daily rollup; days are cut in the org's time zone.
+func addDaily(ctx context.Context, tx *sqlx.Tx, org string, loc *time.Location, fresh []*pricedEvent) error {
+	sums := map[dailyKey]*dailySum{}
+	var keys []dailyKey
+	for _, e := range fresh {
+		k := dailyKey{e.OccurredAt.In(loc).Format(time.DateOnly), e.FlowID, e.UserID, e.Type, e.Model}
+		s := sums[k]
+		if s == nil {
+			s = &dailySum{}
+			sums[k] = s
+			keys = append(keys, k)
+		}
+		s.Credits += int64(e.Cost)
+		s.Quantity += e.Quantity
+		s.Events++
+	}
+	// Sorted so that concurrent upserts of one org (only possible outside the account lock,
+	// e.g. a rebuild) take row locks in one order.
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	n := len(keys)
+	days, flows, users, types, models := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	credits, qty, events := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, k := range keys {
+		s := sums[k]
+		days[i], flows[i], users[i], types[i], models[i] = k.Day, k.Flow, k.User, k.Type, k.Model
+		credits[i], qty[i], events[i] = s.Credits, s.Quantity, s.Events
+	}
+	_, err := tx.ExecContext(ctx, q.addUsageDaily, org, pq.Array(days), pq.Array(flows), pq.Array(users), pq.Array(types),
+		pq.Array(models), pq.Array(credits), pq.Array(qty), pq.Array(events))
+	if err != nil {
+		return fmt.Errorf("billing: usage rollup: %w", err)
+	}
+	return nil
+}
+
+type execKey struct{ Exec, Type string }
+
+// addExecutions adds the events to the per-execution totals.
+func addExecutions(ctx context.Context, tx *sqlx.Tx, org string, fresh []*pricedEvent) error {
+	type agg struct {
+		Flow, User  string
+		Credits, N  int64
+		First, Last time.Time
+	}
+	sums := map[execKey]*agg{}
+	var keys []execKey
+	for _, e := range fresh {
+		k := execKey{e.ExecutionID, e.Type}
+		a := sums[k]
+		if a == nil {
+			a = &agg{Flow: e.FlowID, User: e.UserID, First: e.OccurredAt, Last: e.OccurredAt}
+			sums[k] = a
+			keys = append(keys, k)
+		}
+		a.Credits += int64(e.Cost)
+		a.N++
+		if e.OccurredAt.Before(a.First) {
+			a.First = e.OccurredAt
+		}
+		if e.OccurredAt.After(a.Last) {
+			a.Last = e.OccurredAt
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Exec != keys[j].Exec {
+			return keys[i].Exec < keys[j].Exec
+		}
+		return keys[i].Type < keys[j].Type
+	})
+	n := len(keys)
+	execs, types, flows, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	credits, counts := make([]int64, n), make([]int64, n)
+	firsts, lasts := make([]string, n), make([]string, n)
+	for i, k := range keys {
+		a := sums[k]
+		execs[i], types[i], flows[i], users[i] = k.Exec, k.Type, a.Flow, a.User
+		credits[i], counts[i] = a.Credits, a.N
+		firsts[i], lasts[i] = a.First.UTC().Format(time.RFC3339Nano), a.Last.UTC().Format(time.RFC3339Nano)
+	}
+	_, err := tx.ExecContext(ctx, q.addExecutionUsage, org, pq.Array(execs), pq.Array(types), pq.Array(flows), pq.Array(users),
+		pq.Array(credits), pq.Array(counts), pq.Array(firsts), pq.Array(lasts))
+	if err != nil {
+		return fmt.Errorf("billing: execution usage: %w", err)
+	}
+	return nil
+}
+
+// location returns the time zone named tz, or UTC when it is unknown.
+func (s *Service) location(tz string) *time.Location {
+	if tz == "" || tz == "UTC" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		s.log.Warn("unknown org time zone; using UTC", "tz", tz)
+		return time.UTC
+	}
+	return loc
+}

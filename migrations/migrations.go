@@ -1,0 +1,30 @@
+// Package migrations holds the forward-only SQL migrations, embedded into the binary and
+// applied with goose.
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+)
+
+// Files are the migration files.
+//
+//go:embed *.sql
+var Files embed.FS
+
+// Up applies every migration not yet applied. Concurrent servers starting together are safe:
+// goose takes a session lock.
+func Up(ctx context.Context, db *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Files)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: up: %w", err)
+	}
+	return nil
+}
