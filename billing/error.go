@@ -54,3 +54,13 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// ErrorMessageOr returns err's human message for an *Error, and err's own text otherwise (for
+// command-line output, where the operator needs the detail).
+func ErrorMessageOr(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}

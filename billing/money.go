@@ -112,3 +112,13 @@ func (c Cents) String() string {
 	}
 	return s
 }
+
+// UnmarshalJSON reads a JSON number of credits with up to three decimals.
+func (m *Millicredits) UnmarshalJSON(b []byte) error {
+	v, err := ParseCredits(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}

@@ -47,6 +47,8 @@ type queries struct {
 	selectOrgPlan         string `query:"select-org-plan"`
 	selectPlans           string `query:"select-plans"`
 	selectPlan            string `query:"select-plan"`
+	upsertFlow            string `query:"upsert-flow"`
+	countOrgs             string `query:"count-orgs"`
 }
 
 // q is read-only after package initialisation.

@@ -207,3 +207,10 @@ SELECT code, name, monthly_credits_mc, price_cents, currency, best_for FROM plan
 
 -- name: select-plan
 SELECT code, name, monthly_credits_mc, price_cents, currency, best_for FROM plans WHERE code = $1;
+
+-- name: upsert-flow
+INSERT INTO flows (org_id, id, name, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (org_id, id) DO UPDATE SET name = EXCLUDED.name;
+
+-- name: count-orgs
+SELECT count(*) FROM orgs;

@@ -1,0 +1,48 @@
+# Lux Billing. `make run` serves the app with demo data; `make test` runs every test.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := ./lux
+
+.PHONY: run test build generate lint bench screenshots migrate tools clean
+
+## run: build, find or start PostgreSQL, seed the demo org on an empty database, serve on :8080
+run: build
+	@url=$$(scripts/postgres.sh lux) && \
+	  DATABASE_URL=$$url $(BIN) seed demo --if-empty && \
+	  echo "Open http://localhost:8080/settings/billing — admin@lux.local / lux-demo" && \
+	  DATABASE_URL=$$url exec $(BIN) serve
+
+## test: every test (domain, API, browser) against a real PostgreSQL, with the race detector
+test: generate
+	@url=$$(scripts/postgres.sh postgres) && \
+	  LUX_TEST_DATABASE_URL=$$url $(GO) test -race -count=1 ./...
+
+## build: the lux binary
+build: generate
+	$(GO) build -o $(BIN) .
+
+## generate: templ components → Go (the generated files are committed)
+generate:
+	@if ls views/*.templ >/dev/null 2>&1; then $(GO) tool templ generate -path views >/dev/null; fi
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## migrate: apply migrations to DATABASE_URL (or the local database)
+migrate: build
+	@DATABASE_URL=$$(scripts/postgres.sh lux) $(BIN) migrate
+
+## bench: load the API on loopback and record figures (see docs/BENCHMARKS.md)
+bench: build
+	@url=$$(scripts/postgres.sh postgres) && LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench
+
+## screenshots: PNGs of every billing page, desktop and phone, in screenshots/
+screenshots:
+	@url=$$(scripts/postgres.sh postgres) && \
+	  LUX_TEST_DATABASE_URL=$$url LUX_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run TestScreenshots ./e2e/
+
+clean:
+	rm -f $(BIN)

@@ -1,0 +1,182 @@
+// Package demo creates the demo organization: "Acme Robotics" on Pro with an admin and members
+// and about 90 days of realistic usage, recorded through the real billing service with a clock
+// that walks through those days, so cycles, allotments, purchases and rollups are all genuine.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/luxstudio/lux-billing/billing"
+)
+
+// Demo logins.
+const (
+	AdminEmail  = "admin@lux.local"
+	MemberEmail = "dev@lux.local"
+	OpsEmail    = "ops@lux.local"
+	Password    = "lux-demo"
+	OrgName     = "Acme Robotics"
+)
+
+// Result says what was created.
+type Result struct {
+	OrgID   string
+	AdminID string
+	APIKey  string // the admin's demo API key, shown once
+	Events  int
+}
+
+type flowSpec struct {
+	id, name string
+	perDay   float64 // executions a weekday
+	steps    func(r *rand.Rand) []billing.UsageEvent
+}
+
+var flows = []flowSpec{
+	{"flow_support_triage", "Customer support triage", 70, func(r *rand.Rand) []billing.UsageEvent {
+		return []billing.UsageEvent{
+			{Type: billing.TypeAI, Model: "claude-sonnet", Quantity: int64(1200 + r.IntN(3500))},
+			{Type: billing.TypeEmail, Quantity: 1},
+		}
+	}},
+	{"flow_lead_enrichment", "Lead enrichment", 120, func(r *rand.Rand) []billing.UsageEvent {
+		return []billing.UsageEvent{
+			{Type: billing.TypeAI, Model: "gpt-4o-mini", Quantity: int64(800 + r.IntN(2500))},
+			{Type: billing.TypeAI, Model: "claude-haiku", Quantity: int64(500 + r.IntN(1500))},
+		}
+	}},
+	{"flow_appointment_sms", "Appointment reminders", 90, func(r *rand.Rand) []billing.UsageEvent {
+		return []billing.UsageEvent{{Type: billing.TypeSMS, Quantity: int64(1 + r.IntN(2))}}
+	}},
+	{"flow_sales_calls", "Outbound sales calls", 25, func(r *rand.Rand) []billing.UsageEvent {
+		return []billing.UsageEvent{
+			{Type: billing.TypeVoiceCall, Quantity: int64(40 + r.IntN(420))},
+			{Type: billing.TypeVoiceSynthesis, Quantity: int64(600 + r.IntN(2400))},
+			{Type: billing.TypeAI, Model: "gpt-4o", Quantity: int64(1500 + r.IntN(3000))},
+		}
+	}},
+	{"flow_weekly_digest", "Weekly report digest", 4, func(r *rand.Rand) []billing.UsageEvent {
+		return []billing.UsageEvent{
+			{Type: billing.TypeAI, Model: "claude-opus", Quantity: int64(9000 + r.IntN(12000))},
+			{Type: billing.TypeEmail, Quantity: int64(20 + r.IntN(30))},
+		}
+	}},
+	{"flow_onboarding_emails", "Onboarding emails", 40, func(r *rand.Rand) []billing.UsageEvent {
+		return []billing.UsageEvent{{Type: billing.TypeEmail, Quantity: int64(1 + r.IntN(3))}}
+	}},
+}
+
+// Seed creates the demo organization ending at now, with days of history. It records usage
+// through a billing service whose clock walks from the sign-up day to now.
+func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, error) {
+	var clock atomic.Int64
+	start := now.Add(-time.Duration(days)*24*time.Hour - 2*time.Hour).UTC().Truncate(time.Hour)
+	clock.Store(start.UnixNano())
+	svc, err := billing.New(ctx, db, billing.WithClock(func() time.Time { return time.Unix(0, clock.Load()).UTC() }))
+	if err != nil {
+		return nil, err
+	}
+	set := func(t time.Time) { clock.Store(t.UnixNano()) }
+
+	admin, err := svc.CreateUser(ctx, billing.NewUser{Email: AdminEmail, Name: "Alex Admin", Password: Password})
+	if err != nil {
+		return nil, fmt.Errorf("demo: admin: %w", err)
+	}
+	org, err := svc.CreateOrg(ctx, billing.NewOrg{Name: OrgName, PlanCode: "pro"}, admin.ID)
+	if err != nil {
+		return nil, fmt.Errorf("demo: org: %w", err)
+	}
+	users := []string{admin.ID}
+	for _, m := range []struct{ email, name string }{{MemberEmail, "Dana Developer"}, {OpsEmail, "Omar Operations"}} {
+		u, err := svc.CreateUser(ctx, billing.NewUser{Email: m.email, Name: m.name, Password: Password})
+		if err != nil {
+			return nil, fmt.Errorf("demo: member: %w", err)
+		}
+		if err := svc.AddMember(ctx, org, u.ID, billing.RoleMember); err != nil {
+			return nil, err
+		}
+		users = append(users, u.ID)
+	}
+	for _, f := range flows {
+		if err := svc.NameFlow(ctx, org, f.id, f.name); err != nil {
+			return nil, err
+		}
+	}
+
+	r := rand.New(rand.NewPCG(42, uint64(days)))
+	purchases := map[int]int64{18: 10000, 63: 5000}
+	res := &Result{OrgID: org, AdminID: admin.ID}
+	seq := 0
+	for d := 0; d <= days; d++ {
+		day := start.Truncate(24 * time.Hour).Add(time.Duration(d) * 24 * time.Hour)
+		if amt, ok := purchases[d]; ok {
+			set(day.Add(9 * time.Hour))
+			ref := fmt.Sprintf("demo_purchase_day_%d", d)
+			if _, err := svc.GrantCredits(ctx, org, billing.GrantPurchase, billing.Credits(amt), nil, ref, fmt.Sprintf("Purchased %d credits", amt)); err != nil {
+				return nil, err
+			}
+		}
+		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
+		growth := 0.75 + 0.5*float64(d)/float64(days) // usage grows over the quarter
+		// One batch per working hour, as a flow engine flushing its buffer would send.
+		for hour := 7; hour < 21; hour++ {
+			at := day.Add(time.Duration(hour) * time.Hour)
+			if at.Before(start) || at.After(now) {
+				continue
+			}
+			var batch []billing.UsageEvent
+			for fi, f := range flows {
+				rate := f.perDay * growth / 14
+				if weekend {
+					rate *= 0.3
+				}
+				if f.id == "flow_weekly_digest" && (day.Weekday() != time.Monday || hour != 8) {
+					continue
+				}
+				if f.id == "flow_weekly_digest" {
+					rate = f.perDay
+				}
+				n := int(rate)
+				if r.Float64() < rate-float64(n) {
+					n++
+				}
+				for range n {
+					seq++
+					exec := fmt.Sprintf("exec_%s_%06d", f.id[5:], seq)
+					user := users[(fi+seq)%len(users)]
+					if fi == 0 || fi == 3 {
+						user = users[1] // support and sales flows belong to the developer
+					}
+					occurred := at.Add(time.Duration(r.IntN(3600)) * time.Second)
+					for si, e := range f.steps(r) {
+						e.ID = fmt.Sprintf("evt_%s_%d", exec[5:], si)
+						e.FlowID, e.ExecutionID, e.UserID = f.id, exec, user
+						e.OccurredAt = occurred.Add(time.Duration(si) * time.Second)
+						batch = append(batch, e)
+					}
+				}
+			}
+			if len(batch) == 0 {
+				continue
+			}
+			set(at.Add(time.Hour))
+			if _, err := svc.RecordUsage(ctx, org, admin.ID, batch); err != nil {
+				return nil, fmt.Errorf("demo: usage on %s: %w", at.Format(time.DateOnly), err)
+			}
+			res.Events += len(batch)
+		}
+	}
+	set(now)
+	key, _, err := svc.CreateAPIKey(ctx, org, admin.ID, "Demo key")
+	if err != nil {
+		return nil, err
+	}
+	res.APIKey = key
+	return res, nil
+}

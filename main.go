@@ -1,0 +1,264 @@
+// Command lux is the Lux billing service and its command-line client.
+//
+//	lux serve                      migrate, then serve on LUX_ADDR (default :8080)
+//	lux migrate                    apply database migrations
+//	lux seed demo [--if-empty]     create the demo organization
+//	lux apikey create --email E    print a new API key for E (shown once)
+//	lux credits [--json]           balance, plan, cycle usage and limit, via the API
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/migrations"
+	"github.com/luxstudio/lux-billing/web"
+)
+
+// Config is the whole configuration, read from the environment once and passed down.
+type Config struct {
+	DatabaseURL      string `env:"DATABASE_URL" help:"PostgreSQL URL; the database is created if missing."`
+	Addr             string `env:"LUX_ADDR" default:":8080" help:"Address to serve on."`
+	BaseURL          string `env:"LUX_BASE_URL" default:"http://localhost:8080" help:"Public URL of the server."`
+	SessionSecret    string `env:"LUX_SESSION_SECRET" help:"Secret for session cookies (32+ characters). Generated and kept in .data/ when unset."`
+	StripeSecretKey  string `env:"STRIPE_SECRET_KEY" help:"Stripe secret key; without it the demo payment provider is used."`
+	StripeWebhook    string `env:"STRIPE_WEBHOOK_SECRET" help:"Stripe webhook signing secret."`
+	StripeAPIBase    string `env:"STRIPE_API_BASE" help:"Stripe API base URL (stripe-mock in tests)."`
+	SMTPURL          string `env:"SMTP_URL" help:"SMTP server for notifications, e.g. smtp://127.0.0.1:1025."`
+	MailFrom         string `env:"LUX_MAIL_FROM" default:"Lux Billing <billing@lux.local>" help:"From address of notification mail."`
+	CreditPriceCents int64  `env:"LUX_CREDIT_PRICE_CENTS" default:"1" help:"Price of one credit in US cents."`
+	APIURL           string `env:"LUX_API_URL" default:"http://localhost:8080" help:"Server the client commands talk to."`
+	APIKey           string `env:"LUX_API_KEY" help:"API key the client commands use."`
+	LogLevel         string `env:"LUX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+}
+
+type cli struct {
+	Config
+
+	Serve   serveCmd   `cmd:"" help:"Apply migrations, then serve the web app and the API."`
+	Migrate migrateCmd `cmd:"" help:"Apply database migrations."`
+	Seed    struct {
+		Demo seedDemoCmd `cmd:"" help:"Create the demo organization (Acme Robotics) with 90 days of usage."`
+	} `cmd:"" help:"Create data."`
+	Apikey struct {
+		Create apikeyCreateCmd `cmd:"" help:"Create an API key for a user and print it once."`
+	} `cmd:"" name:"apikey" help:"Manage API keys."`
+	Credits creditsCmd `cmd:"" help:"Show the balance, plan, cycle usage and limit."`
+}
+
+func main() {
+	var c cli
+	kctx := kong.Parse(&c, kong.Name("lux"), kong.Description("Lux billing: credits, usage and the Settings → Billing pages."), kong.UsageOnError())
+	log := newLogger(c.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	err := kctx.Run(&c.Config, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lux:", billing.ErrorMessageOr(err))
+		os.Exit(1)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func (c *Config) databaseURL() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return billing.DefaultDatabaseURL
+}
+
+// openDB connects (creating the database if needed) and applies migrations.
+func (c *Config) openDB(ctx context.Context) (*sqlx.DB, error) {
+	db, err := billing.OpenDB(ctx, c.databaseURL(), true)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrations.Up(ctx, db.DB); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sessionSecret returns LUX_SESSION_SECRET, or in development a random secret kept in
+// .data/session-secret so that sessions survive restarts.
+func (c *Config) sessionSecret(log *slog.Logger) ([]byte, error) {
+	if c.SessionSecret != "" {
+		if len(c.SessionSecret) < 32 {
+			return nil, errors.New("LUX_SESSION_SECRET must be at least 32 characters")
+		}
+		return []byte(c.SessionSecret), nil
+	}
+	path := filepath.Join(".data", "session-secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	secret := []byte(hex.EncodeToString(b))
+	if err := os.MkdirAll(".data", 0o755); err == nil {
+		if err := os.WriteFile(path, secret, 0o600); err != nil {
+			log.Warn("could not keep the generated session secret; sessions end on restart", "err", err)
+		}
+	}
+	log.Info("LUX_SESSION_SECRET is not set: using a generated development secret", "file", path)
+	return secret, nil
+}
+
+type serveCmd struct{}
+
+func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := billing.New(ctx, db, billing.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	secret, err := c.sessionSecret(log)
+	if err != nil {
+		return err
+	}
+	go svc.WatchRates(ctx, c.databaseURL())
+	go rollOverLoop(ctx, svc, log)
+	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, svc, log)
+	log.Info("serving", "addr", c.Addr, "url", c.BaseURL)
+	return srv.Start(ctx)
+}
+
+// rollOverLoop renews allotments at cycle ends even for organizations with no traffic.
+func rollOverLoop(ctx context.Context, svc *billing.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := svc.RollOverDue(ctx, 500); err != nil && ctx.Err() == nil {
+			log.Error("cycle rollover", "err", err)
+		} else if n > 0 {
+			log.Info("rolled over billing cycles", "orgs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+type migrateCmd struct{}
+
+func (migrateCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log.Info("migrations applied")
+	return nil
+}
+
+type seedDemoCmd struct {
+	IfEmpty bool `help:"Only seed when the database has no organization yet."`
+	Days    int  `default:"90" help:"Days of usage history."`
+}
+
+func (s seedDemoCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := billing.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	if n, err := svc.CountOrgs(ctx); err != nil {
+		return err
+	} else if n > 0 && s.IfEmpty {
+		log.Info("database already has organizations; demo data not added")
+		return nil
+	}
+	if _, err := svc.FindUserByEmail(ctx, demo.AdminEmail); err == nil {
+		return fmt.Errorf("the demo data exists already (%s)", demo.AdminEmail)
+	}
+	start := time.Now()
+	res, err := demo.Seed(ctx, db, time.Now(), s.Days)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Demo organization %q created with %d usage events in %s.\n", demo.OrgName, res.Events, time.Since(start).Round(time.Millisecond))
+	fmt.Printf("  Sign in:  %s / %s (admin), %s / %s (member)\n", demo.AdminEmail, demo.Password, demo.MemberEmail, demo.Password)
+	fmt.Printf("  API key:  %s  (shown once)\n", res.APIKey)
+	return nil
+}
+
+type apikeyCreateCmd struct {
+	Email string `required:"" help:"Email of the user the key acts for."`
+	Org   string `help:"Organization id, when the user belongs to several."`
+	Name  string `default:"CLI key" help:"A name to recognise the key by."`
+}
+
+func (a apikeyCreateCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := billing.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	u, err := svc.FindUserByEmail(ctx, a.Email)
+	if err != nil {
+		return err
+	}
+	ms, err := svc.Memberships(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	org := a.Org
+	if org == "" {
+		switch len(ms) {
+		case 0:
+			return fmt.Errorf("%s belongs to no organization", a.Email)
+		case 1:
+			org = ms[0].OrgID
+		default:
+			var ids []string
+			for _, m := range ms {
+				ids = append(ids, fmt.Sprintf("%s (%s)", m.OrgID, m.OrgName))
+			}
+			return fmt.Errorf("%s belongs to several organizations; choose one with --org: %s", a.Email, strings.Join(ids, ", "))
+		}
+	}
+	key, _, err := svc.CreateAPIKey(ctx, org, u.ID, a.Name)
+	if err != nil {
+		return err
+	}
+	fmt.Println(key)
+	return nil
+}

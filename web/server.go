@@ -1,0 +1,82 @@
+// Package web is the Echo server of Lux Billing: configuration, middleware, the route list
+// (routes.go) and the one place where errors become HTTP responses (errors.go).
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/luxstudio/lux-billing/billing"
+)
+
+// Config is the server's part of the configuration (the rest is read in main).
+type Config struct {
+	Addr          string // LUX_ADDR, default ":8080"
+	BaseURL       string // LUX_BASE_URL: the public URL, for links in mail and Secure cookies
+	SessionSecret []byte // LUX_SESSION_SECRET, or a generated one persisted in development
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg     Config
+	billing *billing.Service
+	log     *slog.Logger
+	echo    *echo.Echo
+}
+
+// New builds the server and its routes.
+func New(cfg Config, svc *billing.Service, log *slog.Logger) *Server {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{cfg: cfg, billing: svc, log: log, echo: e}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(middleware.Recover())
+	e.Use(s.logRequests)
+	e.Use(metricsMiddleware)
+	s.routes()
+	return s
+}
+
+// Handler returns the server's http.Handler (tests serve it with httptest).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Start serves on cfg.Addr until ctx ends, then shuts down gracefully.
+func (s *Server) Start(ctx context.Context) error {
+	srv := &http.Server{Addr: s.cfg.Addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
+
+// logRequests logs each request with its id, status and duration.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		res := c.Response()
+		level := slog.LevelDebug
+		if res.Status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(c.Request().Context(), level, "request",
+			"id", res.Header().Get(echo.HeaderXRequestID), "method", c.Request().Method,
+			"path", c.Request().URL.Path, "status", res.Status, "dur", time.Since(start))
+		return nil
+	}
+}
