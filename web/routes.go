@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	v1.POST("/authorize", api.PostAuthorize)
 	v1.GET("/executions/:id", api.GetExecution)
 	v1.GET("/credits", api.GetCredits)
+	v1.GET("/usage", api.GetUsage)
 }
 
 // healthz answers 200 when the server can reach its database, 503 otherwise.
