@@ -37,7 +37,9 @@ migrate: build
 
 ## bench: load the API on loopback and record figures (see docs/BENCHMARKS.md)
 bench: build
-	@url=$$(scripts/postgres.sh postgres) && LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench
+	@url=$$(scripts/postgres.sh postgres) && \
+	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/api && \
+	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/reports
 
 ## screenshots: PNGs of every billing page, desktop and phone, in screenshots/
 screenshots:

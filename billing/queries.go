@@ -52,21 +52,24 @@ type queries struct {
 }
 
 // q is read-only after package initialisation.
-var q = mustLoadQueries(queriesSQL)
+var q = mustLoadQueries[queries](queriesSQL)
 
-func mustLoadQueries(src string) *queries {
+// mustLoadQueries fills a struct of string fields from a file of named queries: each field's
+// `query:"name"` tag names its query. A feature with its own SQL file declares its own struct
+// and loads it the same way. A missing query panics at start-up, never at run time.
+func mustLoadQueries[T any](src string) *T {
 	dot, err := dotsql.LoadFromString(src)
 	if err != nil {
-		panic(fmt.Sprintf("billing: parse queries.sql: %v", err))
+		panic(fmt.Sprintf("billing: parse queries: %v", err))
 	}
-	out := &queries{}
+	out := new(T)
 	v := reflect.ValueOf(out).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		name := t.Field(i).Tag.Get("query")
 		raw, err := dot.Raw(name)
 		if err != nil {
-			panic(fmt.Sprintf("billing: queries.sql has no query %q", name))
+			panic(fmt.Sprintf("billing: no query named %q", name))
 		}
 		// Unexported fields are set through their address: the struct is ours.
 		reflect.NewAt(v.Field(i).Type(), v.Field(i).Addr().UnsafePointer()).Elem().SetString(raw)
