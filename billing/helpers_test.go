@@ -3,6 +3,7 @@ package billing_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,9 +59,9 @@ func (f *fixture) credits(t *testing.T) *billing.CreditSummary {
 	return cs
 }
 
-var evtSeq int
+var evtSeq atomic.Int64
 
+// ev returns a new event with a unique id.
 func ev(typ, model string, qty int64) billing.UsageEvent {
-	evtSeq++
-	return billing.UsageEvent{ID: fmt.Sprintf("evt_%d_%d", time.Now().UnixNano(), evtSeq), FlowID: "flow_1", ExecutionID: "exec_1", Type: typ, Model: model, Quantity: qty}
+	return billing.UsageEvent{ID: fmt.Sprintf("evt_%d", evtSeq.Add(1)), FlowID: "flow_1", ExecutionID: "exec_1", Type: typ, Model: model, Quantity: qty}
 }
