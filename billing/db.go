@@ -19,7 +19,7 @@ const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/lux?sslmode=disab
 // OpenDB connects to the database at dsn, creating the database first when it does not exist
 // and create is true.
 func OpenDB(ctx context.Context, dsn string, create bool) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", dsn)
+	db, err := sqlx.Open("postgres", WithBinaryParameters(dsn))
 	if err != nil {
 		return nil, fmt.Errorf("billing: open database: %w", err)
 	}
@@ -40,6 +40,23 @@ func OpenDB(ctx context.Context, dsn string, create bool) (*sqlx.DB, error) {
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
+}
+
+// WithBinaryParameters adds binary_parameters=yes to a URL-form dsn: lib/pq then sends a query
+// with arguments in one round trip instead of two (prepare, then execute), which halves the
+// round trips of every transaction. Only []byte arguments travel in binary; we pass []byte only
+// for bytea columns.
+func WithBinaryParameters(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return dsn
+	}
+	v := u.Query()
+	if v.Get("binary_parameters") == "" {
+		v.Set("binary_parameters", "yes")
+		u.RawQuery = v.Encode()
+	}
+	return u.String()
 }
 
 // createDatabase creates the database named in dsn through the server's postgres database.

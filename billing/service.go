@@ -22,6 +22,8 @@ type Service struct {
 	now   func() time.Time
 	rates *RateCard
 	log   *slog.Logger
+
+	coalescer coalescer // usage batches of one org share transactions
 }
 
 // Option configures a Service.

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -171,54 +172,157 @@ func (s *Service) price(ctx context.Context, events []UsageEvent, keyUser string
 // different body the whole batch is refused with ECONFLICT. keyUser is the API key's user,
 // the default for events without a userId; a userId that is not a member of the org is
 // EINVALID. Usage is never refused for lack of credits: what no grant can pay becomes arrears.
+//
+// Concurrent batches of one organization are coalesced: they queue behind the transaction in
+// flight and the next transaction records all of them (see coalesce.go), so one commit answers
+// many requests. Each batch still succeeds or fails on its own.
 func (s *Service) RecordUsage(ctx context.Context, orgID, keyUser string, events []UsageEvent) (*UsageResult, error) {
 	now := s.now()
 	priced, err := s.price(ctx, events, keyUser, now)
 	if err != nil {
 		return nil, err
 	}
-
+	job := &usageJob{priced: priced, first: make(map[string]int, len(priced)), done: make(chan jobResult, 1)}
 	// One row per id: a repeated id within the batch is a duplicate of its first occurrence.
-	first := make(map[string]int, len(priced))
-	var unique []int
 	for i := range priced {
-		j, seen := first[priced[i].ID]
+		j, seen := job.first[priced[i].ID]
 		if !seen {
-			first[priced[i].ID] = i
-			unique = append(unique, i)
+			job.first[priced[i].ID] = i
 			continue
 		}
 		if string(priced[j].Hash) != string(priced[i].Hash) {
 			return nil, Errorf(ECONFLICT, "events[%d]: id %q appears twice in the batch with different contents", i, priced[i].ID)
 		}
 	}
-	// Fixed insert order: two batches sharing ids lock them in the same order, never in a cycle.
-	sort.Slice(unique, func(a, b int) bool { return priced[unique[a]].ID < priced[unique[b]].ID })
+	r := s.coalescer.do(orgID, job, func(jobs []*usageJob) { s.recordJobs(ctx, orgID, jobs) })
+	return r.res, r.err
+}
 
-	res := &UsageResult{Results: make([]EventResult, len(priced))}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		members, err := s.checkMembers(ctx, tx, orgID, priced)
+// recordJobs records queued batches of one org in as few transactions as it can: normally one.
+// A batch that conflicts with what is already recorded is answered with its error and the
+// others are recorded without it.
+func (s *Service) recordJobs(ctx context.Context, orgID string, jobs []*usageJob) {
+	// The transaction serves every queued request: one client going away must not abort it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for len(jobs) > 0 {
+		failed, err := s.recordTx(ctx, orgID, jobs)
 		if err != nil {
-			return err
+			for _, j := range jobs {
+				j.done <- jobResult{err: err}
+			}
+			return
 		}
-		inserted, entryID, err := insertEvents(ctx, tx, orgID, priced, unique, now)
-		if err != nil {
-			return err
+		if len(failed) == 0 {
+			return
 		}
-		dupCost := map[string]Millicredits{}
-		if len(inserted) < len(unique) {
-			if dupCost, err = checkDuplicates(ctx, tx, orgID, priced, unique, inserted); err != nil {
-				return err
+		rest := jobs[:0:0]
+		for _, j := range jobs {
+			if ferr, ok := failed[j]; ok {
+				j.done <- jobResult{err: ferr}
+			} else {
+				rest = append(rest, j)
 			}
 		}
+		jobs = rest
+	}
+}
+
+// errRetry rolls back a coalesced transaction when some of its batches must be answered with an
+// error found inside it; the others are recorded again without them.
+var errRetry = errors.New("billing: retry without failed batches")
+
+// recordTx records jobs in one transaction and answers each after the commit. Batches that fail
+// on their own (a conflicting id, a user who is not a member) are returned in failed, with
+// nothing committed when any is found after writing began.
+func (s *Service) recordTx(ctx context.Context, orgID string, jobs []*usageJob) (failed map[*usageJob]error, err error) {
+	failed = map[*usageJob]error{}
+	now := s.now()
+
+	// Merge the batches: the first batch to carry an id owns it; a later batch with the same id
+	// and body is a duplicate, with another body a conflict.
+	type owner struct {
+		job *usageJob
+		idx int
+	}
+	owners := map[string]owner{}
+	var merged []*pricedEvent
+	users := map[string]bool{}
+	for _, j := range jobs {
+		var conflict error
+		for id, i := range j.first {
+			if o, ok := owners[id]; ok && string(o.job.priced[o.idx].Hash) != string(j.priced[i].Hash) {
+				conflict = Errorf(ECONFLICT, "events[%d]: id %q is being recorded by another request with a different body; use a new id for a new event", i, id)
+				break
+			}
+		}
+		if conflict != nil {
+			failed[j] = conflict
+			continue
+		}
+		for i := range j.priced {
+			e := &j.priced[i]
+			users[e.UserID] = true
+			if j.first[e.ID] != i {
+				continue
+			}
+			if _, ok := owners[e.ID]; !ok {
+				owners[e.ID] = owner{j, i}
+				merged = append(merged, e)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return failed, nil
+	}
+	// Fixed insert order, so that transactions of several servers sharing ids never lock them
+	// in a cycle.
+	sort.Slice(merged, func(a, b int) bool { return merged[a].ID < merged[b].ID })
+
+	answers := map[*usageJob]*UsageResult{}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		lt, err := lockLedger(ctx, tx, orgID, now)
 		if err != nil {
 			return err
 		}
+		members, err := selectMembers(ctx, tx, orgID, users, lt.acct.CycleStart)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			for i, e := range j.priced {
+				if members[e.UserID] == nil {
+					failed[j] = Errorf(EINVALID, "events[%d]: userId %q is not a member of this organization", i, e.UserID)
+					break
+				}
+			}
+		}
+		if len(failed) > 0 {
+			return errRetry
+		}
+		inserted, entryID, err := insertEvents(ctx, tx, orgID, merged, now)
+		if err != nil {
+			return err
+		}
+		stored := map[string]storedEvent{}
+		if len(inserted) < len(merged) {
+			if stored, err = recordedEvents(ctx, tx, orgID, merged, inserted); err != nil {
+				return err
+			}
+			for id, st := range stored {
+				o := owners[id]
+				if string(st.Hash) != string(o.job.priced[o.idx].Hash) {
+					failed[o.job] = Errorf(ECONFLICT, "events[%d]: id %q was already recorded with a different body; use a new id for a new event", o.idx, id)
+				}
+			}
+			if len(failed) > 0 {
+				return errRetry
+			}
+		}
 		fresh := make([]*pricedEvent, 0, len(inserted))
-		for _, i := range unique {
-			if inserted[priced[i].ID] {
-				fresh = append(fresh, &priced[i])
+		for _, e := range merged {
+			if inserted[e.ID] {
+				fresh = append(fresh, e)
 			}
 		}
 		if len(fresh) > 0 {
@@ -229,31 +333,40 @@ func (s *Service) RecordUsage(ctx context.Context, orgID, keyUser string, events
 		if err := lt.flush(ctx); err != nil {
 			return err
 		}
-		for i, e := range priced {
-			r := EventResult{ID: e.ID, Credits: e.Cost}
-			if first[e.ID] != i || !inserted[e.ID] {
-				r.Duplicate = true
-				if c, ok := dupCost[e.ID]; ok {
-					r.Credits = c
+		reason := orgPauseReason(&lt.acct)
+		for _, j := range jobs {
+			res := &UsageResult{Results: make([]EventResult, len(j.priced)), Balance: lt.acct.Balance, PauseReason: reason, Paused: reason != ""}
+			seen := map[string]bool{}
+			for i, e := range j.priced {
+				r := EventResult{ID: e.ID, Credits: e.Cost}
+				o := owners[e.ID]
+				if o.job != j || o.idx != i || !inserted[e.ID] {
+					r.Duplicate = true
+					if st, ok := stored[e.ID]; ok {
+						r.Credits = st.Cost
+					}
 				}
+				res.Results[i] = r
+				if m := members[e.UserID]; !seen[e.UserID] && m.Limit != nil && m.Used >= *m.Limit {
+					res.MembersPaused = append(res.MembersPaused, e.UserID)
+				}
+				seen[e.UserID] = true
 			}
-			res.Results[i] = r
+			sort.Strings(res.MembersPaused)
+			answers[j] = res
 		}
-		res.Balance = lt.acct.Balance
-		res.PauseReason = orgPauseReason(&lt.acct)
-		res.Paused = res.PauseReason != ""
-		for _, m := range members {
-			if m.Limit != nil && m.Used >= *m.Limit {
-				res.MembersPaused = append(res.MembersPaused, m.UserID)
-			}
-		}
-		sort.Strings(res.MembersPaused)
 		return nil
 	})
+	if errors.Is(err, errRetry) {
+		return failed, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	for j, res := range answers {
+		j.done <- jobResult{res: res}
+	}
+	return nil, nil
 }
 
 // memberUsage is a member's limit and usage in the current cycle.
@@ -263,44 +376,32 @@ type memberUsage struct {
 	Used   Millicredits  `db:"used_mc"`
 }
 
-// checkMembers makes sure every user of the batch belongs to the org.
-func (s *Service) checkMembers(ctx context.Context, tx *sqlx.Tx, orgID string, priced []pricedEvent) (map[string]*memberUsage, error) {
-	var users []string
-	seen := map[string]bool{}
-	for _, e := range priced {
-		if !seen[e.UserID] {
-			seen[e.UserID] = true
-			users = append(users, e.UserID)
-		}
+// selectMembers returns the members among users with their limits and usage this cycle.
+func selectMembers(ctx context.Context, tx *sqlx.Tx, orgID string, users map[string]bool, cycleStart time.Time) (map[string]*memberUsage, error) {
+	list := make([]string, 0, len(users))
+	for u := range users {
+		list = append(list, u)
 	}
 	var rows []*memberUsage
-	// The cycle start is not known before the lock; limits are read here, usage is added later.
-	if err := tx.SelectContext(ctx, &rows, q.selectMemberLimits, orgID, pq.Array(users), time.Time{}); err != nil {
+	if err := tx.SelectContext(ctx, &rows, q.selectMemberLimits, orgID, pq.Array(list), cycleStart); err != nil {
 		return nil, fmt.Errorf("billing: member limits: %w", err)
 	}
 	out := make(map[string]*memberUsage, len(rows))
 	for _, r := range rows {
 		out[r.UserID] = r
 	}
-	for i, e := range priced {
-		if out[e.UserID] == nil {
-			return nil, Errorf(EINVALID, "events[%d]: userId %q is not a member of this organization", i, e.UserID)
-		}
-	}
 	return out, nil
 }
 
-// insertEvents writes the batch's new events under one new ledger entry id and returns which
-// ids were new.
-func insertEvents(ctx context.Context, tx *sqlx.Tx, orgID string, priced []pricedEvent, unique []int, now time.Time) (map[string]bool, int64, error) {
-	n := len(unique)
+// insertEvents writes events under one new ledger entry id and returns which ids were new.
+func insertEvents(ctx context.Context, tx *sqlx.Tx, orgID string, events []*pricedEvent, now time.Time) (map[string]bool, int64, error) {
+	n := len(events)
 	ids, flows, execs, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	types, models := make([]string, n), make([]string, n)
 	qty, cost := make([]int64, n), make([]int64, n)
 	occurred := make([]string, n)
 	hashes := make([][]byte, n)
-	for k, i := range unique {
-		e := &priced[i]
+	for k, e := range events {
 		ids[k], flows[k], execs[k], users[k] = e.ID, e.FlowID, e.ExecutionID, e.UserID
 		types[k], models[k], qty[k], cost[k] = e.Type, e.Model, e.Quantity, int64(e.Cost)
 		occurred[k] = e.OccurredAt.UTC().Format(time.RFC3339Nano)
@@ -328,43 +429,33 @@ func insertEvents(ctx context.Context, tx *sqlx.Tx, orgID string, priced []price
 	return inserted, entryID, nil
 }
 
-// checkDuplicates compares the events that were recorded before with what was sent now:
-// the same body is a duplicate (its stored cost is returned), a different one is ECONFLICT.
-func checkDuplicates(ctx context.Context, tx *sqlx.Tx, orgID string, priced []pricedEvent, unique []int, inserted map[string]bool) (map[string]Millicredits, error) {
+// storedEvent is what is kept of a recorded event for idempotency.
+type storedEvent struct {
+	ID   string       `db:"id"`
+	Hash []byte       `db:"body_hash"`
+	Cost Millicredits `db:"cost_mc"`
+}
+
+// recordedEvents returns the stored hash and cost of the events that were recorded before.
+func recordedEvents(ctx context.Context, tx *sqlx.Tx, orgID string, events []*pricedEvent, inserted map[string]bool) (map[string]storedEvent, error) {
 	var ids []string
-	for _, i := range unique {
-		if !inserted[priced[i].ID] {
-			ids = append(ids, priced[i].ID)
+	for _, e := range events {
+		if !inserted[e.ID] {
+			ids = append(ids, e.ID)
 		}
 	}
-	var stored []struct {
-		ID   string       `db:"id"`
-		Hash []byte       `db:"body_hash"`
-		Cost Millicredits `db:"cost_mc"`
-	}
-	if err := tx.SelectContext(ctx, &stored, q.selectRecordedEvents, orgID, pq.Array(ids)); err != nil {
+	var rows []storedEvent
+	if err := tx.SelectContext(ctx, &rows, q.selectRecordedEvents, orgID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("billing: recorded events: %w", err)
 	}
-	byID := make(map[string]int, len(stored))
-	for k, st := range stored {
-		byID[st.ID] = k
+	out := make(map[string]storedEvent, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r
 	}
-	costs := make(map[string]Millicredits, len(stored))
-	for _, i := range unique {
-		e := &priced[i]
-		if inserted[e.ID] {
-			continue
-		}
-		k, ok := byID[e.ID]
-		if !ok {
-			return nil, fmt.Errorf("billing: event %q neither inserted nor found", e.ID)
-		}
-		if string(stored[k].Hash) != string(e.Hash) {
-			return nil, Errorf(ECONFLICT, "events[%d]: id %q was already recorded with a different body; use a new id for a new event", i, e.ID)
-		}
-		costs[e.ID] = stored[k].Cost
+	if len(out) != len(ids) {
+		return nil, fmt.Errorf("billing: %d events neither inserted nor found", len(ids)-len(out))
 	}
-	return costs, nil
+	return out, nil
 }
 
 // charge debits the new events' total as one usage entry and updates the counters and rollups

@@ -113,7 +113,7 @@ func NewDB(t testing.TB) (*sqlx.DB, string) {
 		t.Fatalf("billingtest: create database: %v", err)
 	}
 	dsn := withDB(ServerURL(), name)
-	db, err := sqlx.Open("postgres", dsn)
+	db, err := sqlx.Open("postgres", billing.WithBinaryParameters(dsn))
 	if err != nil {
 		t.Fatalf("billingtest: %v", err)
 	}
