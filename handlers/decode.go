@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -20,14 +21,16 @@ const MaxBodyBytes = 4 << 20
 // usageEventJSON is one event as the flow engine sends it. Pointers tell a missing field from
 // an empty one.
 type usageEventJSON struct {
-	ID          *string      `json:"id"`
-	FlowID      *string      `json:"flowId"`
-	ExecutionID *string      `json:"executionId"`
-	UserID      *string      `json:"userId"`
-	Type        *string      `json:"type"`
-	Model       *string      `json:"model"`
-	Quantity    *json.Number `json:"quantity"`
-	OccurredAt  *string      `json:"occurredAt"`
+	ID          *string `json:"id"`
+	FlowID      *string `json:"flowId"`
+	ExecutionID *string `json:"executionId"`
+	UserID      *string `json:"userId"`
+	Type        *string `json:"type"`
+	Model       *string `json:"model"`
+	// Quantity is kept raw so that a number sent as a JSON string is refused with a clear
+	// message (encoding/json would otherwise accept "5" into a json.Number).
+	Quantity   *json.RawMessage `json:"quantity"`
+	OccurredAt *string          `json:"occurredAt"`
 }
 
 type usageRequestJSON struct {
@@ -65,17 +68,28 @@ func unmarshalStrict(body []byte, v any) error {
 			if field == "" {
 				return invalid("the body must be a JSON object")
 			}
-			return invalid("%q must be a JSON %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
+			kind := jsonKind(typ.Type.Kind().String())
+			if typ.Type == numberType {
+				kind = "number" // json.Number is a string type in Go, a number in JSON
+			}
+			return invalid("%q must be a JSON %s, not %s", field, kind, typ.Value)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return invalid("the body is not valid JSON: it ends too early")
+		case strings.Contains(err.Error(), "invalid number literal"):
+			// encoding/json's (untyped) error for a JSON string that is not a number, sent
+			// where a number is expected.
+			return invalid("a number field holds a string: send numbers without quotes")
 		}
 		return invalid("the body is not valid JSON: %s", err.Error())
 	}
-	if dec.More() {
+	// dec.More reports false for a stray "}" or "]", so look for the end of input itself.
+	if _, err := dec.Token(); err != io.EOF {
 		return invalid("the body has data after the JSON object")
 	}
 	return nil
 }
+
+var numberType = reflect.TypeOf(json.Number(""))
 
 func jsonKind(goKind string) string {
 	switch goKind {
@@ -109,6 +123,9 @@ func DecodeUsageRequest(body []byte) ([]billing.UsageEvent, error) {
 	}
 	out := make([]billing.UsageEvent, len(raw))
 	for i, r := range raw {
+		if t := bytes.TrimSpace(r); len(t) == 0 || t[0] != '{' {
+			return nil, invalid("events[%d]: an event must be a JSON object, not %s", i, jsonValueKind(t))
+		}
 		var ej usageEventJSON
 		if err := unmarshalStrict(r, &ej); err != nil {
 			return nil, invalid("events[%d]: %s", i, billing.ErrorMessage(err))
@@ -155,7 +172,11 @@ func (ej *usageEventJSON) event() (billing.UsageEvent, error) {
 	if ej.Quantity == nil {
 		return e, invalid("%q is required", "quantity")
 	}
-	if e.Quantity, err = parseQuantity(*ej.Quantity); err != nil {
+	q := bytes.TrimSpace(*ej.Quantity)
+	if len(q) == 0 || (q[0] != '-' && (q[0] < '0' || q[0] > '9')) {
+		return e, invalid("%q must be a JSON number, not %s", "quantity", jsonValueKind(q))
+	}
+	if e.Quantity, err = parseQuantity(json.Number(q)); err != nil {
 		return e, err
 	}
 	if ej.OccurredAt != nil {
@@ -168,22 +189,98 @@ func (ej *usageEventJSON) event() (billing.UsageEvent, error) {
 	return e, nil
 }
 
-// parseQuantity accepts a positive whole number of units.
+// parseQuantity accepts a positive whole number of units, at most billing.MaxQuantity. A whole
+// number written with a fraction or an exponent (1000.0, 1e3) is accepted; the check is exact
+// decimal arithmetic, so 1.0000000000000001 is refused rather than rounded to 1.
 func parseQuantity(n json.Number) (int64, error) {
+	bad := invalid("\"quantity\" must be a positive whole number of units (got %s)", truncate(n.String(), 40))
 	q, err := strconv.ParseInt(n.String(), 10, 64)
 	if err != nil {
-		if f, ferr := strconv.ParseFloat(n.String(), 64); ferr == nil && f == float64(int64(f)) && f > 0 && f < 1e15 {
-			return int64(f), nil // 1e3 or 1000.0: a whole number written as a float
+		var ok, tooLarge bool
+		q, ok, tooLarge = wholeDecimal(n.String())
+		if tooLarge {
+			return 0, invalid("\"quantity\" %s is over the most one event may carry (%d)", truncate(n.String(), 40), int64(billing.MaxQuantity))
 		}
-		return 0, invalid("\"quantity\" must be a positive whole number of units (got %s)", n.String())
+		if !ok {
+			return 0, bad
+		}
 	}
 	if q <= 0 {
-		return 0, invalid("\"quantity\" must be a positive whole number of units (got %d)", q)
+		return 0, bad
 	}
 	if q > billing.MaxQuantity {
 		return 0, invalid("\"quantity\" %d is over the most one event may carry (%d)", q, int64(billing.MaxQuantity))
 	}
 	return q, nil
+}
+
+// wholeDecimal reads a JSON number literal (-?digits[.digits][e[+-]digits]) exactly. ok is false
+// when it is not a whole number (or not a number); tooLarge is true for a positive whole number
+// above billing.MaxQuantity, however many digits it has.
+func wholeDecimal(s string) (v int64, ok, tooLarge bool) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, expPart, hasExp := strings.Cut(strings.ToLower(s), "e")
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := intPart + frac
+	if intPart == "" || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, false, false
+	}
+	exp := int64(-len(frac))
+	if hasExp {
+		e, err := strconv.ParseInt(strings.TrimPrefix(expPart, "+"), 10, 32)
+		if err != nil || expPart == "" || expPart == "+" || expPart == "-" {
+			return 0, false, false // an absurd exponent: not a quantity we could accept
+		}
+		exp += e
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	exp += int64(len(digits) - len(trimmed))
+	digits = strings.TrimLeft(trimmed, "0")
+	if digits == "" {
+		return 0, true, false // zero, however written
+	}
+	if neg || exp < 0 {
+		return 0, false, false // negative, or a fraction is left
+	}
+	if int64(len(digits))+exp > int64(len(strconv.FormatInt(billing.MaxQuantity, 10))) {
+		return 0, false, true
+	}
+	v, err := strconv.ParseInt(digits+strings.Repeat("0", int(exp)), 10, 64)
+	if err != nil {
+		return 0, false, true
+	}
+	if v > billing.MaxQuantity {
+		return 0, false, true
+	}
+	return v, true, false
+}
+
+// jsonValueKind names the kind of a JSON value for error messages.
+func jsonValueKind(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // creditsOrNull writes an optional amount of credits as a JSON number or null.
