@@ -1,0 +1,451 @@
+package billing
+
+import (
+	"context"
+	_ "embed"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+//go:embed report.sql
+var reportSQL string
+
+// reportQueries holds the named statements of report.sql.
+type reportQueries struct {
+	selectOrgZone          string `query:"select-org-zone"`
+	selectReport           string `query:"select-report"`
+	selectTopFlows         string `query:"select-top-flows"`
+	selectFlowExecutions   string `query:"select-flow-executions"`
+	selectExecutionsUsage  string `query:"select-executions-usage"`
+	selectExecutionEvents  string `query:"select-execution-events"`
+	declareExecutionEvents string `query:"declare-execution-events-cursor"`
+	fetchExecutionEvents   string `query:"fetch-execution-events"`
+	selectUsageSince       string `query:"select-usage-since"`
+	lockAccountRow         string `query:"lock-account-row"`
+	checkTimezone          string `query:"check-timezone"`
+	updateOrgTimezone      string `query:"update-org-timezone"`
+	deleteUsageDaily       string `query:"delete-usage-daily"`
+	rebuildUsageDaily      string `query:"rebuild-usage-daily"`
+	countUsageEntries      string `query:"count-usage-entries"`
+	countOlderTransactions string `query:"count-older-transactions"`
+	selectClock            string `query:"select-clock"`
+}
+
+// reportQ is read-only after package initialisation.
+var reportQ = mustLoadQueries[reportQueries](reportSQL)
+
+// Interval is the width of a report's buckets.
+type Interval string
+
+// Report intervals. Weeks start on Monday; months are calendar months. Both are cut in the
+// organization's time zone, like the days they are made of.
+const (
+	IntervalDay   Interval = "day"
+	IntervalWeek  Interval = "week"
+	IntervalMonth Interval = "month"
+)
+
+// Intervals lists the intervals in display order.
+var Intervals = []Interval{IntervalDay, IntervalWeek, IntervalMonth}
+
+// GroupBy is what a report splits usage by.
+type GroupBy string
+
+// Report groupings: the usage type (AI, email, SMS, ...), the flow, or the member whose flow
+// used the credits.
+const (
+	GroupByType GroupBy = "type"
+	GroupByFlow GroupBy = "flow"
+	GroupByUser GroupBy = "user"
+)
+
+// GroupBys lists the groupings in display order.
+var GroupBys = []GroupBy{GroupByType, GroupByFlow, GroupByUser}
+
+// Report limits.
+const (
+	MaxReportDays   = 400 // days in a report's range, both ends included
+	DefaultTopFlows = 5   // flows in Report.TopFlows unless ReportQuery.TopFlows says otherwise
+	MaxTopFlows     = 100
+)
+
+// ReportQuery selects a usage report. From and To are days in the organization's time zone,
+// both included: {From: 2026-03-01, To: 2026-03-31} is the whole of March. The filters are
+// optional ("" means all) and combine with AND.
+type ReportQuery struct {
+	From, To Date
+	Interval Interval // "" means day
+	GroupBy  GroupBy  // "" means type
+	FlowID   string   // only this flow's usage
+	UserID   string   // only this member's usage
+	Type     string   // only this usage type ("ai", "email", ...)
+	TopFlows int      // how many flows Report.TopFlows lists: 0 means DefaultTopFlows, at most MaxTopFlows
+}
+
+// Normalize applies the defaults and checks the query. The error is EINVALID and says what to
+// fix: a missing date, to before from, a range over MaxReportDays, an unknown interval or
+// grouping.
+func (q ReportQuery) Normalize() (ReportQuery, error) {
+	if q.Interval == "" {
+		q.Interval = IntervalDay
+	}
+	if q.GroupBy == "" {
+		q.GroupBy = GroupByType
+	}
+	if q.TopFlows == 0 {
+		q.TopFlows = DefaultTopFlows
+	}
+	switch {
+	case q.From.IsZero() || q.To.IsZero():
+		return q, Errorf(EINVALID, "a report needs both a start and an end date (YYYY-MM-DD)")
+	case q.To.Before(q.From):
+		return q, Errorf(EINVALID, "the end date %s is before the start date %s: swap them", q.To, q.From)
+	case q.From.DaysUntil(q.To)+1 > MaxReportDays:
+		return q, Errorf(EINVALID, "%s to %s is %d days; a report covers at most %d days: shorten the range",
+			q.From, q.To, q.From.DaysUntil(q.To)+1, MaxReportDays)
+	case q.From.Year() < 2000 || q.To.Year() > 9999:
+		return q, Errorf(EINVALID, "dates must be between the years 2000 and 9999")
+	}
+	if !validInterval(q.Interval) {
+		return q, Errorf(EINVALID, "interval %q is not one of day, week or month", q.Interval)
+	}
+	if !validGroupBy(q.GroupBy) {
+		return q, Errorf(EINVALID, "groupBy %q is not one of type, flow or user", q.GroupBy)
+	}
+	if q.TopFlows < 0 || q.TopFlows > MaxTopFlows {
+		return q, Errorf(EINVALID, "top flows must be between 1 and %d (got %d)", MaxTopFlows, q.TopFlows)
+	}
+	for _, f := range []struct{ name, v string }{{"flow", q.FlowID}, {"user", q.UserID}, {"type", q.Type}} {
+		if len(f.v) > MaxIDLength {
+			return q, Errorf(EINVALID, "the %s filter is %d characters long; the most is %d", f.name, len(f.v), MaxIDLength)
+		}
+	}
+	return q, nil
+}
+
+func validInterval(i Interval) bool {
+	for _, v := range Intervals {
+		if v == i {
+			return true
+		}
+	}
+	return false
+}
+
+func validGroupBy(g GroupBy) bool {
+	for _, v := range GroupBys {
+		if v == g {
+			return true
+		}
+	}
+	return false
+}
+
+// BucketStart returns the first day of the bucket of width i that contains d: d itself for a
+// day, the Monday on or before d for a week, the 1st of d's month for a month.
+func BucketStart(d Date, i Interval) Date {
+	switch i {
+	case IntervalWeek:
+		back := (int(d.Weekday()) + 6) % 7 // days since Monday
+		return d.AddDays(-back)
+	case IntervalMonth:
+		return NewDate(d.Year(), d.Month(), 1)
+	}
+	return d
+}
+
+// nextBucket returns the first day of the bucket after the one starting at start.
+func nextBucket(start Date, i Interval) Date {
+	switch i {
+	case IntervalWeek:
+		return start.AddDays(7)
+	case IntervalMonth:
+		return start.addMonthsTo1st(1)
+	}
+	return start.AddDays(1)
+}
+
+// UsageSum is an amount of usage: credits in millicredits, quantity in the usage type's units
+// (tokens, emails, messages, seconds, characters; summed across types when a group spans
+// several, so only meaningful per type) and the number of events.
+type UsageSum struct {
+	Credits  Millicredits
+	Quantity int64
+	Events   int64
+}
+
+func (u *UsageSum) add(v UsageSum) {
+	u.Credits += v.Credits
+	u.Quantity += v.Quantity
+	u.Events += v.Events
+}
+
+// Bucket is one period of a report.
+type Bucket struct {
+	// Start is the first day of the period: the day, the week's Monday or the month's 1st. It
+	// may be before the report's From (the first week or month can be partial).
+	Start Date
+	// From and To are the days of the period inside the report's range, both included; they
+	// differ from the whole period only for the first and last buckets (Partial).
+	From, To Date
+	Partial  bool
+	Total    UsageSum // all groups
+}
+
+// ReportGroup is one group of a report (a type, a flow or a member) with its series.
+type ReportGroup struct {
+	Key    string     // the type ("ai"), flow id or user id
+	Label  string     // for people: "AI", the flow's name (else its id), the member's name (else email, else id)
+	Detail string     // secondary text: a named flow's id, a named member's email; "" otherwise
+	Total  UsageSum   // over the whole range
+	Series []UsageSum // one per bucket, aligned with Report.Buckets; zero where there was no usage
+}
+
+// FlowTotal is a flow's usage over a report's range.
+type FlowTotal struct {
+	FlowID string
+	Name   string // the flow's name, else its id
+	UsageSum
+}
+
+// Report is usage over a range of days, in buckets, split into groups. Every figure comes
+// from the daily rollup (usage_daily), which is cut in the organization's time zone.
+type Report struct {
+	Query    ReportQuery // as normalised: defaults applied
+	Timezone string      // the organization's IANA zone, in which days are cut
+	Buckets  []Bucket    // every period of the range in order, with or without usage
+	Groups   []ReportGroup
+	Total    UsageSum    // the whole range, all groups
+	TopFlows []FlowTotal // the flows that used most credits in the range, most first (at most Query.TopFlows)
+}
+
+// reportParams are the named parameters of select-report and select-top-flows.
+type reportParams struct {
+	Org      string   `db:"org"`
+	From     Date     `db:"from"`
+	To       Date     `db:"to"`
+	Interval Interval `db:"interval"`
+	GroupBy  GroupBy  `db:"group_by"`
+	Flow     string   `db:"flow"`
+	User     string   `db:"user"`
+	Type     string   `db:"type"`
+	Top      int      `db:"top"`
+}
+
+func newReportParams(orgID string, q ReportQuery) reportParams {
+	return reportParams{Org: orgID, From: q.From, To: q.To, Interval: q.Interval, GroupBy: q.GroupBy,
+		Flow: q.FlowID, User: q.UserID, Type: q.Type, Top: q.TopFlows}
+}
+
+// reportCell is one row of select-report.
+type reportCell struct {
+	Bucket   Date         `db:"bucket"`
+	Key      string       `db:"key"`
+	Label    string       `db:"label"`
+	Detail   string       `db:"detail"`
+	Credits  Millicredits `db:"credits_mc"`
+	Quantity int64        `db:"quantity"`
+	Events   int64        `db:"events"`
+}
+
+func (c *reportCell) sum() UsageSum {
+	return UsageSum{Credits: c.Credits, Quantity: c.Quantity, Events: c.Events}
+}
+
+// label finishes a cell's label: type labels are known to the code, not the database.
+func (c *reportCell) label(g GroupBy) string {
+	if g == GroupByType {
+		return TypeLabel(c.Key)
+	}
+	return c.Label
+}
+
+// orgZone is the organization's time zone and cycle anchor.
+type orgZone struct {
+	Timezone string    `db:"timezone"`
+	Anchor   time.Time `db:"cycle_anchor"`
+}
+
+func (s *Service) orgZone(ctx context.Context, orgID string) (*orgZone, *time.Location, error) {
+	var z orgZone
+	if err := s.db.GetContext(ctx, &z, reportQ.selectOrgZone, orgID); err != nil {
+		return nil, nil, notFound(err, "organization not found", "select org zone")
+	}
+	return &z, s.location(z.Timezone), nil
+}
+
+// UsageReport returns an organization's usage over q's range (org-local days, both ends
+// included) in buckets of q.Interval, split by q.GroupBy, with totals per group, per bucket and
+// overall, and the top flows. It reads only the daily rollup, so its cost depends on the number
+// of days, flows, members and types, not on the number of events. Groups are ordered by credits,
+// most first (then by key); a group appears when it has usage in the range. An invalid query
+// is EINVALID; an unknown organization ENOTFOUND.
+func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) (*Report, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	z, _, err := s.orgZone(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Query: q, Timezone: z.Timezone, Buckets: reportBuckets(q)}
+	index := make(map[Date]int, len(r.Buckets))
+	for i, b := range r.Buckets {
+		index[b.Start] = i
+	}
+	params := newReportParams(orgID, q)
+	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReport, params)
+	if err != nil {
+		return nil, fmt.Errorf("billing: usage report: %w", err)
+	}
+	defer rows.Close()
+	groups := map[string]*ReportGroup{}
+	for rows.Next() {
+		var c reportCell
+		if err := rows.StructScan(&c); err != nil {
+			return nil, fmt.Errorf("billing: usage report: %w", err)
+		}
+		i, ok := index[c.Bucket]
+		if !ok {
+			return nil, fmt.Errorf("billing: usage report: bucket %s outside the range", c.Bucket)
+		}
+		g := groups[c.Key]
+		if g == nil {
+			g = &ReportGroup{Key: c.Key, Label: c.label(q.GroupBy), Detail: c.Detail, Series: make([]UsageSum, len(r.Buckets))}
+			groups[c.Key] = g
+		}
+		v := c.sum()
+		g.Series[i].add(v)
+		g.Total.add(v)
+		r.Buckets[i].Total.add(v)
+		r.Total.add(v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("billing: usage report: %w", err)
+	}
+	rows.Close()
+	r.Groups = make([]ReportGroup, 0, len(groups))
+	for _, g := range groups {
+		r.Groups = append(r.Groups, *g)
+	}
+	sort.Slice(r.Groups, func(i, j int) bool {
+		a, b := &r.Groups[i], &r.Groups[j]
+		if a.Total.Credits != b.Total.Credits {
+			return a.Total.Credits > b.Total.Credits
+		}
+		return a.Key < b.Key
+	})
+	if r.TopFlows, err = s.topFlows(ctx, params, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// topFlows returns the report's top flows: from its groups when it is grouped by flow (and not
+// filtered to one flow, which top flows ignore), else with one more read of the rollup.
+func (s *Service) topFlows(ctx context.Context, p reportParams, r *Report) ([]FlowTotal, error) {
+	out := []FlowTotal{}
+	if r.Query.GroupBy == GroupByFlow && r.Query.FlowID == "" {
+		for _, g := range r.Groups {
+			if len(out) == r.Query.TopFlows {
+				break
+			}
+			out = append(out, FlowTotal{FlowID: g.Key, Name: g.Label, UsageSum: g.Total})
+		}
+		return out, nil
+	}
+	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectTopFlows, p)
+	if err != nil {
+		return nil, fmt.Errorf("billing: top flows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f FlowTotal
+		if err := rows.Scan(&f.FlowID, &f.Name, &f.Credits, &f.Quantity, &f.Events); err != nil {
+			return nil, fmt.Errorf("billing: top flows: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("billing: top flows: %w", err)
+	}
+	return out, nil
+}
+
+// reportBuckets lists every bucket of q's range, the edges clipped to the range.
+func reportBuckets(q ReportQuery) []Bucket {
+	var out []Bucket
+	for start := BucketStart(q.From, q.Interval); !start.After(q.To); start = nextBucket(start, q.Interval) {
+		b := Bucket{Start: start, From: start, To: nextBucket(start, q.Interval).AddDays(-1)}
+		if b.From.Before(q.From) {
+			b.From, b.Partial = q.From, true
+		}
+		if b.To.After(q.To) {
+			b.To, b.Partial = q.To, true
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// ReportCSVHeader is the header row of WriteReportCSV.
+var ReportCSVHeader = []string{"period_start", "group_key", "group_label", "credits", "quantity", "events"}
+
+// WriteReportCSV writes the cells of the report q selects to w as CSV: a header
+// (ReportCSVHeader), then one row per bucket and group with usage, ordered by bucket then group
+// key. Credits are decimals with up to three places ("7.66"); quantity and events are whole
+// numbers; period_start is the bucket's first day (YYYY-MM-DD, org-local). Buckets and groups
+// without usage have no row. The numbers are those of UsageReport for the same query. Rows are
+// streamed from the database as they are read, never held in memory. A bad query is EINVALID
+// and nothing is written.
+func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string, q ReportQuery) error {
+	q, err := q.Normalize()
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.orgZone(ctx, orgID); err != nil {
+		return err
+	}
+	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReport, newReportParams(orgID, q))
+	if err != nil {
+		return fmt.Errorf("billing: report csv: %w", err)
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	if err := cw.Write(ReportCSVHeader); err != nil {
+		return err
+	}
+	rec := make([]string, len(ReportCSVHeader))
+	for rows.Next() {
+		var c reportCell
+		if err := rows.StructScan(&c); err != nil {
+			return fmt.Errorf("billing: report csv: %w", err)
+		}
+		rec[0], rec[1], rec[2] = c.Bucket.String(), c.Key, c.label(q.GroupBy)
+		rec[3], rec[4], rec[5] = c.Credits.Decimal(), strconv.FormatInt(c.Quantity, 10), strconv.FormatInt(c.Events, 10)
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("billing: report csv: %w", err)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ReportCSVFilename is a download name for the CSV of q, e.g.
+// "lux-usage-2026-03-01-to-2026-03-31-by-flow-per-week.csv".
+func ReportCSVFilename(q ReportQuery) string {
+	if n, err := q.Normalize(); err == nil {
+		q = n
+	}
+	return fmt.Sprintf("lux-usage-%s-to-%s-by-%s-per-%s.csv", q.From, q.To, q.GroupBy, q.Interval)
+}

@@ -1,0 +1,157 @@
+-- Named queries of usage reports, the execution drill-down, the forecast and time zone
+-- changes (see report.go). Queries with :name parameters run through sqlx's named binding, so
+-- they spell casts CAST(x AS t) and keep colons out of their comments. They are not prepared:
+-- every execution is planned with its values, which folds the CASE on the grouping and the
+-- empty-filter tests away.
+
+-- name: select-org-zone
+SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
+
+-- name: select-report
+-- The cells of a report, one row per bucket and group key, with the group's label. Reads the
+-- daily rollup only, as a range of its primary key (org_id, day, ...).
+WITH cells AS (
+    SELECT CASE CAST(:interval AS text)
+               WHEN 'week'  THEN CAST(date_trunc('week', CAST(day AS timestamp)) AS date)
+               WHEN 'month' THEN CAST(date_trunc('month', CAST(day AS timestamp)) AS date)
+               ELSE day
+           END AS bucket,
+           CASE CAST(:group_by AS text)
+               WHEN 'flow' THEN flow_id
+               WHEN 'user' THEN user_id
+               ELSE type
+           END AS key,
+           CAST(sum(credits_mc) AS bigint) AS credits_mc,
+           CAST(sum(quantity) AS bigint) AS quantity,
+           CAST(sum(events) AS bigint) AS events
+    FROM usage_daily
+    WHERE org_id = :org
+      AND day BETWEEN CAST(:from AS date) AND CAST(:to AS date)
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+      AND (CAST(:user AS text) = '' OR user_id = :user)
+      AND (CAST(:type AS text) = '' OR type = :type)
+    GROUP BY 1, 2
+)
+SELECT c.bucket, c.key,
+       CASE CAST(:group_by AS text)
+           WHEN 'flow' THEN COALESCE(NULLIF(f.name, ''), c.key)
+           WHEN 'user' THEN COALESCE(NULLIF(u.name, ''), u.email, c.key)
+           ELSE c.key
+       END AS label,
+       CASE CAST(:group_by AS text)
+           WHEN 'flow' THEN CASE WHEN COALESCE(f.name, '') = '' THEN '' ELSE c.key END
+           WHEN 'user' THEN CASE WHEN COALESCE(u.name, '') = '' THEN '' ELSE COALESCE(u.email, '') END
+           ELSE ''
+       END AS detail,
+       c.credits_mc, c.quantity, c.events
+FROM cells c
+LEFT JOIN flows f ON CAST(:group_by AS text) = 'flow' AND f.org_id = :org AND f.id = c.key
+LEFT JOIN users u ON CAST(:group_by AS text) = 'user' AND u.id = c.key
+ORDER BY c.bucket, c.key;
+
+-- name: select-top-flows
+-- The flows that used the most credits in a report's range and filters (primary key range of
+-- usage_daily, as select-report).
+SELECT t.flow_id, COALESCE(NULLIF(f.name, ''), t.flow_id) AS name, t.credits_mc, t.quantity, t.events
+FROM (
+    SELECT flow_id,
+           CAST(sum(credits_mc) AS bigint) AS credits_mc,
+           CAST(sum(quantity) AS bigint) AS quantity,
+           CAST(sum(events) AS bigint) AS events
+    FROM usage_daily
+    WHERE org_id = :org
+      AND day BETWEEN CAST(:from AS date) AND CAST(:to AS date)
+      AND (CAST(:user AS text) = '' OR user_id = :user)
+      AND (CAST(:type AS text) = '' OR type = :type)
+    GROUP BY flow_id
+    ORDER BY 2 DESC, flow_id
+    LIMIT :top
+) t
+LEFT JOIN flows f ON f.org_id = :org AND f.id = t.flow_id
+ORDER BY t.credits_mc DESC, t.flow_id;
+
+-- name: select-flow-executions
+-- A page of a flow's executions, newest first, after a keyset cursor (last_at, execution_id).
+-- An execution has one execution_usage row per type; it is represented by its newest row
+-- (ties broken by type), so each execution appears once and pages never overlap. Walks
+-- execution_usage_flow_idx (org_id, flow_id, last_at DESC) and checks each candidate's other
+-- rows through the primary key (org_id, execution_id, type).
+SELECT e.execution_id, e.last_at
+FROM execution_usage e
+WHERE e.org_id = :org AND e.flow_id = :flow
+  AND e.last_at <= CAST(:before_at AS timestamptz)
+  AND (e.last_at < CAST(:before_at AS timestamptz) OR e.execution_id < :before_id)
+  AND NOT EXISTS (
+      SELECT 1 FROM execution_usage o
+      WHERE o.org_id = e.org_id AND o.execution_id = e.execution_id
+        AND (o.last_at > e.last_at OR (o.last_at = e.last_at AND o.type < e.type)))
+ORDER BY e.last_at DESC, e.execution_id DESC
+LIMIT :limit;
+
+-- name: select-executions-usage
+-- Every type row of the given executions ($1 org, $2 execution ids; primary key).
+SELECT execution_id, type, flow_id, user_id, credits_mc, events, first_at, last_at
+FROM execution_usage
+WHERE org_id = $1 AND execution_id = ANY($2::text[])
+ORDER BY execution_id, type;
+
+-- name: select-execution-events
+-- The events of one execution in the order they happened ($1 org, $2 execution, $3 limit;
+-- index usage_events_execution_idx).
+SELECT id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at
+FROM usage_events
+WHERE org_id = $1 AND execution_id = $2
+ORDER BY occurred_at, id
+LIMIT $3;
+
+-- name: declare-execution-events-cursor
+-- A server-side cursor over one execution's events for the raw CSV ($1 org, $2 execution).
+DECLARE execution_events NO SCROLL CURSOR FOR
+SELECT id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at
+FROM usage_events
+WHERE org_id = $1 AND execution_id = $2
+ORDER BY occurred_at, id;
+
+-- name: fetch-execution-events
+FETCH FORWARD 1000 FROM execution_events;
+
+-- name: select-usage-since
+-- Credits used from a day on ($1 org, $2 first day; primary key range of usage_daily).
+SELECT COALESCE(CAST(sum(credits_mc) AS bigint), 0) FROM usage_daily WHERE org_id = $1 AND day >= $2;
+
+-- name: lock-account-row
+-- The org's ledger lock, the row ingestion locks (lock-account in queries.sql).
+SELECT org_id FROM accounts WHERE org_id = $1 FOR UPDATE;
+
+-- name: check-timezone
+-- Fails with 22023 when PostgreSQL does not know the zone $1.
+SELECT CAST(now() AT TIME ZONE $1 AS text);
+
+-- name: update-org-timezone
+UPDATE orgs SET timezone = $2 WHERE id = $1;
+
+-- name: delete-usage-daily
+DELETE FROM usage_daily WHERE org_id = $1;
+
+-- name: rebuild-usage-daily
+-- The daily rollup of org $1 recomputed from its events, days cut in zone $2.
+INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date), flow_id, user_id, type, model,
+       sum(cost_mc), sum(quantity), count(*)
+FROM usage_events
+WHERE org_id = $1
+GROUP BY org_id, 2, flow_id, user_id, type, model;
+
+-- name: count-usage-entries
+-- How many usage batches the org's ledger holds (index ledger_entries_org_idx).
+SELECT count(*) FROM ledger_entries WHERE org_id = $1 AND kind = 'usage';
+
+-- name: count-older-transactions
+-- Client transactions in this database that began before $1, other than this session's.
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND backend_type = 'client backend' AND xact_start < $1;
+
+-- name: select-clock
+-- The database server's clock (pg_stat_activity times are read against it).
+SELECT clock_timestamp();

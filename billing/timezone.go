@@ -1,0 +1,143 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// settleWait bounds how long SetTimezone waits for transactions that may have read the old zone.
+const settleWait = 10 * time.Second
+
+// ValidateTimezone checks that tz is an IANA zone name both Go and PostgreSQL know: "UTC" or
+// an Area/Location name such as "Europe/Paris". Abbreviations ("CET", "EST") are refused:
+// PostgreSQL reads them as fixed offsets while Go reads them as zones with daylight saving, so
+// days would be cut differently. The error is EINVALID.
+func ValidateTimezone(tz string) error {
+	bad := Errorf(EINVALID, "unknown time zone %q: use an IANA name such as Europe/Paris or America/New_York", tz)
+	if tz != "UTC" && (!strings.Contains(tz, "/") || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..")) {
+		return bad
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return bad
+	}
+	return nil
+}
+
+// SetTimezone sets the organization's time zone and rebuilds its daily usage rollup from its
+// usage events, days cut in the new zone, so that reports, charts and CSVs agree with the raw
+// events in the zone the organization now uses. The rebuild holds the organization's ledger
+// lock (the row usage ingestion locks), so no usage batch interleaves with it; its cost grows
+// with the organization's number of events (seconds for millions), during which its usage
+// ingestion waits. Setting the current zone again rebuilds too (a repair). An unknown zone is
+// EINVALID; an unknown organization ENOTFOUND.
+func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
+	if err := ValidateTimezone(tz); err != nil {
+		return err
+	}
+	var batches int64
+	var committedAt time.Time
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := checkTimezone(ctx, tx, tz); err != nil {
+			return err
+		}
+		if err := lockAccountRow(ctx, tx, orgID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, reportQ.updateOrgTimezone, orgID, tz); err != nil {
+			return fmt.Errorf("billing: set time zone: %w", err)
+		}
+		if err := rebuildDaily(ctx, tx, orgID, tz); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &batches, reportQ.countUsageEntries, orgID)
+	})
+	if err != nil {
+		return err
+	}
+	// The database's clock, which pg_stat_activity's xact_start is read against.
+	if err := s.db.GetContext(ctx, &committedAt, reportQ.selectClock); err != nil {
+		return fmt.Errorf("billing: clock: %w", err)
+	}
+	return s.settleTimezone(ctx, orgID, tz, batches, committedAt)
+}
+
+// settleTimezone repairs what usage batches that read the old zone wrote after the rebuild.
+//
+// Ingestion reads the zone in the statement that takes the ledger lock; a batch that was
+// waiting for that lock while SetTimezone held it carries a snapshot from before the change and
+// cuts its days in the old zone. So: wait until every transaction that began before the change
+// committed has ended (at most settleWait), then, under the lock again, rebuild once more if
+// any usage batch was charged since the rebuild.
+func (s *Service) settleTimezone(ctx context.Context, orgID, tz string, batches int64, committedAt time.Time) error {
+	deadline := time.Now().Add(settleWait)
+	for {
+		var older int
+		if err := s.db.GetContext(ctx, &older, reportQ.countOlderTransactions, committedAt); err != nil {
+			return fmt.Errorf("billing: wait for transactions: %w", err)
+		}
+		if older == 0 || time.Now().After(deadline) {
+			if older > 0 {
+				s.log.Warn("time zone change: transactions older than the change still running; rebuilding anyway", "org", orgID, "count", older)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockAccountRow(ctx, tx, orgID); err != nil {
+			return err
+		}
+		var now int64
+		if err := tx.GetContext(ctx, &now, reportQ.countUsageEntries, orgID); err != nil {
+			return fmt.Errorf("billing: count usage batches: %w", err)
+		}
+		if now == batches {
+			return nil
+		}
+		return rebuildDaily(ctx, tx, orgID, tz)
+	})
+}
+
+// lockAccountRow takes the organization's ledger lock; ENOTFOUND when it has no account.
+func lockAccountRow(ctx context.Context, tx *sqlx.Tx, orgID string) error {
+	var id string
+	if err := tx.GetContext(ctx, &id, reportQ.lockAccountRow, orgID); err != nil {
+		return notFound(err, "organization not found", "lock account")
+	}
+	return nil
+}
+
+// rebuildDaily replaces the organization's daily rollup with one computed from its events.
+func rebuildDaily(ctx context.Context, tx *sqlx.Tx, orgID, tz string) error {
+	if _, err := tx.ExecContext(ctx, reportQ.deleteUsageDaily, orgID); err != nil {
+		return fmt.Errorf("billing: clear usage rollup: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, reportQ.rebuildUsageDaily, orgID, tz); err != nil {
+		return fmt.Errorf("billing: rebuild usage rollup: %w", err)
+	}
+	return nil
+}
+
+// checkTimezone asks PostgreSQL whether it knows tz too (its zone database may differ).
+func checkTimezone(ctx context.Context, tx *sqlx.Tx, tz string) error {
+	var out string
+	err := tx.GetContext(ctx, &out, reportQ.checkTimezone, tz)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "22023" {
+		return Errorf(EINVALID, "the database does not know the time zone %q: use another IANA name", tz)
+	}
+	if err != nil {
+		return fmt.Errorf("billing: check time zone: %w", err)
+	}
+	return nil
+}
