@@ -271,12 +271,11 @@ func (lt *ledgerTx) settleArrears(ctx context.Context, g *liveGrant) error {
 	return nil
 }
 
-// debit charges cost to the ledger as entry entryID (a usage entry): grants pay in consumption
-// order, the rest becomes arrears.
-func (lt *ledgerTx) debit(ctx context.Context, entryID int64, cost Millicredits, memo string) error {
-	if err := lt.loadGrants(ctx); err != nil {
-		return err
-	}
+// allocateDebit charges cost to the ledger in memory as usage entry entryID: grants pay in
+// consumption order, the rest becomes arrears. It returns the unfunded part. The caller writes
+// the entry itself, with the allocations (takeAllocations) and grants (takeGrantRemainders).
+// Grants must be loaded.
+func (lt *ledgerTx) allocateDebit(entryID int64, cost Millicredits) (unfunded Millicredits) {
 	live := lt.grants[:0:0]
 	for _, g := range lt.grants {
 		if g.Remaining > 0 {
@@ -284,9 +283,6 @@ func (lt *ledgerTx) debit(ctx context.Context, entryID int64, cost Millicredits,
 		}
 	}
 	parts, unfunded := allocate(live, cost)
-	if _, err := lt.insertEntry(ctx, entryID, "usage", -cost, nil, unfunded, memo, lt.now); err != nil {
-		return err
-	}
 	for _, p := range parts {
 		lt.allocs = append(lt.allocs, pendingAlloc{EntryID: entryID, GrantID: p.GrantID, Amount: p.Amount})
 		for _, g := range live {
@@ -299,7 +295,36 @@ func (lt *ledgerTx) debit(ctx context.Context, entryID int64, cost Millicredits,
 	lt.acct.Arrears += unfunded
 	lt.acct.CycleUsed += cost
 	lt.touched = true
-	return nil
+	return unfunded
+}
+
+// takeAllocations returns the pending allocations as statement arguments (entry ids, grant
+// ids, amounts, settled flags) and forgets them.
+func (lt *ledgerTx) takeAllocations() []any {
+	n := len(lt.allocs)
+	entries, grants, amounts := make([]int64, n), make([]int64, n), make([]int64, n)
+	settled := make([]bool, n)
+	for i, a := range lt.allocs {
+		entries[i], grants[i], amounts[i], settled[i] = a.EntryID, a.GrantID, int64(a.Amount), a.Settled
+	}
+	lt.allocs = nil
+	return []any{pq.Array(entries), pq.Array(grants), pq.Array(amounts), pq.Array(settled)}
+}
+
+// takeGrantRemainders returns the changed grants as statement arguments (ids, remainders),
+// in id order, and forgets them.
+func (lt *ledgerTx) takeGrantRemainders() []any {
+	ids := make([]int64, 0, len(lt.dirty))
+	for id := range lt.dirty {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	rem := make([]int64, len(ids))
+	for i, id := range ids {
+		rem[i] = int64(lt.dirty[id].Remaining)
+	}
+	lt.dirty = map[int64]*liveGrant{}
+	return []any{pq.Array(ids), pq.Array(rem)}
 }
 
 func (lt *ledgerTx) insertEntry(ctx context.Context, id int64, kind string, amount Millicredits, grantID *int64, unfunded Millicredits, memo string, at time.Time) (int64, error) {
@@ -317,15 +342,9 @@ func (lt *ledgerTx) flush(ctx context.Context) error {
 		return err
 	}
 	if len(lt.dirty) > 0 {
-		ids, rem := make([]int64, 0, len(lt.dirty)), make([]int64, 0, len(lt.dirty))
-		for _, g := range lt.dirty {
-			ids = append(ids, g.ID)
-			rem = append(rem, int64(g.Remaining))
-		}
-		if _, err := lt.tx.ExecContext(ctx, q.updateGrantRemainders, pq.Array(ids), pq.Array(rem)); err != nil {
+		if _, err := lt.tx.ExecContext(ctx, q.updateGrantRemainders, lt.takeGrantRemainders()...); err != nil {
 			return fmt.Errorf("billing: update grants: %w", err)
 		}
-		lt.dirty = map[int64]*liveGrant{}
 	}
 	if lt.touched {
 		a := lt.acct
@@ -341,16 +360,11 @@ func (lt *ledgerTx) flushAllocations(ctx context.Context) error {
 	if len(lt.allocs) == 0 {
 		return nil
 	}
-	n := len(lt.allocs)
-	entries, grants, amounts := make([]int64, n), make([]int64, n), make([]int64, n)
-	settled := make([]bool, n)
-	for i, a := range lt.allocs {
-		entries[i], grants[i], amounts[i], settled[i] = a.EntryID, a.GrantID, int64(a.Amount), a.Settled
-	}
-	if _, err := lt.tx.ExecContext(ctx, q.insertAllocations, lt.acct.OrgID, pq.Array(entries), pq.Array(grants), pq.Array(amounts), pq.Array(settled), lt.now); err != nil {
+	args := append([]any{lt.acct.OrgID}, lt.takeAllocations()...)
+	args = append(args, lt.now)
+	if _, err := lt.tx.ExecContext(ctx, q.insertAllocations, args...); err != nil {
 		return fmt.Errorf("billing: insert allocations: %w", err)
 	}
-	lt.allocs = nil
 	return nil
 }
 

@@ -23,10 +23,6 @@ type queries struct {
 	insertAllocations     string `query:"insert-allocations"`
 	updateGrantRemainders string `query:"update-grant-remainders"`
 	updateAccount         string `query:"update-account"`
-	addMemberUsage        string `query:"add-member-usage"`
-	addUsageDaily         string `query:"add-usage-daily"`
-	addExecutionUsage     string `query:"add-execution-usage"`
-	insertFlows           string `query:"insert-flows"`
 	selectMemberLimits    string `query:"select-member-limits"`
 	insertGrant           string `query:"insert-grant"`
 	selectUnfundedEntries string `query:"select-unfunded-entries"`
@@ -48,6 +44,7 @@ type queries struct {
 	selectPlans           string `query:"select-plans"`
 	selectPlan            string `query:"select-plan"`
 	upsertFlow            string `query:"upsert-flow"`
+	writeUsage            string `query:"write-usage"`
 	countOrgs             string `query:"count-orgs"`
 }
 

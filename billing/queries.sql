@@ -75,43 +75,6 @@ UPDATE accounts SET balance_mc = $2, arrears_mc = $3, cycle_start = $4, cycle_en
        cycle_used_mc = $6, updated_at = $7
 WHERE org_id = $1;
 
--- name: add-member-usage
--- $1 org, $2 cycle start, $3 users, $4 amounts. Returns each user's cycle total.
-INSERT INTO member_cycle_usage (org_id, user_id, cycle_start, used_mc)
-SELECT $1, u, $2, a FROM unnest($3::text[], $4::bigint[]) AS t(u, a)
-ON CONFLICT (org_id, user_id, cycle_start)
-DO UPDATE SET used_mc = member_cycle_usage.used_mc + EXCLUDED.used_mc
-RETURNING user_id, used_mc;
-
--- name: add-usage-daily
--- $1 org, $2 days, $3 flows, $4 users, $5 types, $6 models, $7 credits, $8 quantities, $9 events.
-INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
-SELECT $1, d, f, u, t, m, c, q, n
-FROM unnest($2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-            $8::bigint[], $9::bigint[]) AS x(d, f, u, t, m, c, q, n)
-ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
-    credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
-    quantity = usage_daily.quantity + EXCLUDED.quantity,
-    events = usage_daily.events + EXCLUDED.events;
-
--- name: add-execution-usage
--- $1 org, $2 executions, $3 types, $4 flows, $5 users, $6 credits, $7 events, $8 first, $9 last.
-INSERT INTO execution_usage (org_id, execution_id, type, flow_id, user_id, credits_mc, events,
-                             first_at, last_at)
-SELECT $1, e, t, f, u, c, n, a, b
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-            $8::timestamptz[], $9::timestamptz[]) AS x(e, t, f, u, c, n, a, b)
-ON CONFLICT (org_id, execution_id, type) DO UPDATE SET
-    credits_mc = execution_usage.credits_mc + EXCLUDED.credits_mc,
-    events = execution_usage.events + EXCLUDED.events,
-    first_at = LEAST(execution_usage.first_at, EXCLUDED.first_at),
-    last_at = GREATEST(execution_usage.last_at, EXCLUDED.last_at);
-
--- name: insert-flows
--- $1 org, $2 flow ids. Flows are created by their first usage; names come later.
-INSERT INTO flows (org_id, id) SELECT $1, f FROM unnest($2::text[]) AS f
-ON CONFLICT DO NOTHING;
-
 -- name: select-member-limits
 -- Members among $2 users of org $1 with their limits and this cycle's usage ($3 cycle start).
 SELECT m.user_id, m.monthly_limit_mc, COALESCE(u.used_mc, 0) AS used_mc
@@ -214,3 +177,59 @@ ON CONFLICT (org_id, id) DO UPDATE SET name = EXCLUDED.name;
 
 -- name: count-orgs
 SELECT count(*) FROM orgs;
+
+-- name: write-usage
+-- Everything a usage transaction writes after pricing and allocation, in one statement (one
+-- round trip): the usage ledger entry, the allocations and grant remainders (with any pending
+-- from expiries in the same transaction), the account row, the member counters, the daily
+-- rollup, the execution totals and the flows. Returns each member's new cycle total.
+-- $1 org, $2 entry id, $3 amount, $4 unfunded, $5 memo, $6 now,
+-- $7..$10 allocations (entry, grant, amount, settled), $11..$12 grants (id, remaining),
+-- $13..$17 account (balance, arrears, cycle start, cycle end, cycle used),
+-- $18..$19 members (user, amount), $20..$27 daily (day, flow, user, type, model, credits,
+-- quantity, events), $28..$35 executions (execution, type, flow, user, credits, events, first,
+-- last), $36 flows.
+WITH entry AS (
+    INSERT INTO ledger_entries (id, org_id, kind, amount_mc, unfunded_mc, memo, created_at)
+    VALUES ($2, $1, 'usage', $3, $4, $5, $6)
+), alloc AS (
+    INSERT INTO allocations (org_id, entry_id, grant_id, amount_mc, settled, created_at)
+    SELECT $1, e, g, a, s, $6
+    FROM unnest($7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[]) AS t(e, g, a, s)
+), grant_rem AS (
+    UPDATE grants g SET remaining_mc = t.r
+    FROM unnest($11::bigint[], $12::bigint[]) AS t(id, r)
+    WHERE g.id = t.id
+), acct AS (
+    UPDATE accounts SET balance_mc = $13, arrears_mc = $14, cycle_start = $15, cycle_end = $16,
+           cycle_used_mc = $17, updated_at = $6
+    WHERE org_id = $1
+), daily AS (
+    INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+    SELECT $1, d, f, u, t, m, c, q, n
+    FROM unnest($20::date[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[],
+                $26::bigint[], $27::bigint[]) AS x(d, f, u, t, m, c, q, n)
+    ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
+        credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_daily.quantity + EXCLUDED.quantity,
+        events = usage_daily.events + EXCLUDED.events
+), execs AS (
+    INSERT INTO execution_usage (org_id, execution_id, type, flow_id, user_id, credits_mc, events,
+                                 first_at, last_at)
+    SELECT $1, e, t, f, u, c, n, a, b
+    FROM unnest($28::text[], $29::text[], $30::text[], $31::text[], $32::bigint[], $33::bigint[],
+                $34::timestamptz[], $35::timestamptz[]) AS x(e, t, f, u, c, n, a, b)
+    ON CONFLICT (org_id, execution_id, type) DO UPDATE SET
+        credits_mc = execution_usage.credits_mc + EXCLUDED.credits_mc,
+        events = execution_usage.events + EXCLUDED.events,
+        first_at = LEAST(execution_usage.first_at, EXCLUDED.first_at),
+        last_at = GREATEST(execution_usage.last_at, EXCLUDED.last_at)
+), new_flows AS (
+    INSERT INTO flows (org_id, id, created_at) SELECT $1, f, $6 FROM unnest($36::text[]) AS f
+    ON CONFLICT DO NOTHING
+)
+INSERT INTO member_cycle_usage (org_id, user_id, cycle_start, used_mc)
+SELECT $1, u, $15, a FROM unnest($18::text[], $19::bigint[]) AS t(u, a)
+ON CONFLICT (org_id, user_id, cycle_start)
+DO UPDATE SET used_mc = member_cycle_usage.used_mc + EXCLUDED.used_mc
+RETURNING user_id, used_mc;

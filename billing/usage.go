@@ -458,9 +458,9 @@ func recordedEvents(ctx context.Context, tx *sqlx.Tx, orgID string, events []*pr
 	return out, nil
 }
 
-// charge debits the new events' total as one usage entry and updates the counters and rollups
-// that dashboards and limits read. Rows are aggregated in memory first: a few rows per batch,
-// not one per event.
+// charge debits the new events' total as one usage entry and writes it with the counters and
+// rollups that limits and dashboards read, in one statement. Rows are aggregated in memory
+// first: a few rows per batch, not one per event.
 func (s *Service) charge(ctx context.Context, lt *ledgerTx, entryID int64, fresh []*pricedEvent, members map[string]*memberUsage) error {
 	var total Millicredits
 	for _, e := range fresh {
@@ -470,138 +470,141 @@ func (s *Service) charge(ctx context.Context, lt *ledgerTx, entryID int64, fresh
 	if len(fresh) == 1 {
 		memo = fmt.Sprintf("Usage: %s (%s)", TypeLabel(fresh[0].Type), fresh[0].FlowID)
 	}
-	if err := lt.debit(ctx, entryID, total, memo); err != nil {
+	if err := lt.loadGrants(ctx); err != nil {
 		return err
 	}
-	org := lt.acct.OrgID
-	tx := lt.tx
+	unfunded := lt.allocateDebit(entryID, total)
 
-	// Member counters for the current cycle.
-	perUser := map[string]Millicredits{}
-	var users []string
-	for _, e := range fresh {
-		if _, ok := perUser[e.UserID]; !ok {
-			users = append(users, e.UserID)
-		}
-		perUser[e.UserID] += e.Cost
-	}
-	amounts := make([]int64, len(users))
-	for i, u := range users {
-		amounts[i] = int64(perUser[u])
-	}
-	rows, err := tx.QueryContext(ctx, q.addMemberUsage, org, lt.acct.CycleStart, pq.Array(users), pq.Array(amounts))
+	args := []any{lt.acct.OrgID, entryID, -total, unfunded, memo, lt.now}
+	args = append(args, lt.takeAllocations()...)
+	args = append(args, lt.takeGrantRemainders()...)
+	a := &lt.acct
+	args = append(args, a.Balance, a.Arrears, a.CycleStart, a.CycleEnd, a.CycleUsed)
+	args = append(args, memberArgs(fresh)...)
+	args = append(args, dailyArgs(fresh, s.location(a.Timezone))...)
+	args = append(args, executionArgs(fresh)...)
+	args = append(args, flowArgs(fresh))
+	lt.touched = false
+
+	rows, err := lt.tx.QueryContext(ctx, q.writeUsage, args...)
 	if err != nil {
-		return fmt.Errorf("billing: member usage: %w", err)
+		return fmt.Errorf("billing: write usage: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var u string
 		var used Millicredits
 		if err := rows.Scan(&u, &used); err != nil {
-			rows.Close()
-			return fmt.Errorf("billing: member usage: %w", err)
+			return fmt.Errorf("billing: write usage: %w", err)
 		}
 		if m := members[u]; m != nil {
 			m.Used = used
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("billing: member usage: %w", err)
-	}
-
-	loc := s.location(lt.acct.Timezone)
-	if err := addDaily(ctx, tx, org, loc, fresh); err != nil {
-		return err
-	}
-	if err := addExecutions(ctx, tx, org, fresh); err != nil {
-		return err
-	}
-	var flows []string
-	seen := map[string]bool{}
-	for _, e := range fresh {
-		if !seen[e.FlowID] {
-			seen[e.FlowID] = true
-			flows = append(flows, e.FlowID)
-		}
-	}
-	sort.Strings(flows)
-	if _, err := tx.ExecContext(ctx, q.insertFlows, org, pq.Array(flows)); err != nil {
-		return fmt.Errorf("billing: insert flows: %w", err)
+		return fmt.Errorf("billing: write usage: %w", err)
 	}
 	return nil
 }
 
-type dailyKey struct{ Day, Flow, User, Type, Model string }
-type dailySum struct{ Credits, Quantity, Events int64 }
+// memberArgs sums the events' cost per user.
+func memberArgs(fresh []*pricedEvent) []any {
+	sums := map[string]int64{}
+	var users []string
+	for _, e := range fresh {
+		if _, ok := sums[e.UserID]; !ok {
+			users = append(users, e.UserID)
+		}
+		sums[e.UserID] += int64(e.Cost)
+	}
+	sort.Strings(users) // one lock order for counter rows
+	amounts := make([]int64, len(users))
+	for i, u := range users {
+		amounts[i] = sums[u]
+	}
+	return []any{pq.Array(users), pq.Array(amounts)}
+}
 
-// addDaily adds the events to the org's daily rollup; days are cut in the org's time zone.
-func addDaily(ctx context.Context, tx *sqlx.Tx, org string, loc *time.Location, fresh []*pricedEvent) error {
-	sums := map[dailyKey]*dailySum{}
+type dailyKey struct{ Day, Flow, User, Type, Model string }
+
+func (k dailyKey) less(o dailyKey) bool {
+	if k.Day != o.Day {
+		return k.Day < o.Day
+	}
+	if k.Flow != o.Flow {
+		return k.Flow < o.Flow
+	}
+	if k.User != o.User {
+		return k.User < o.User
+	}
+	if k.Type != o.Type {
+		return k.Type < o.Type
+	}
+	return k.Model < o.Model
+}
+
+// dailyArgs aggregates the events into daily rollup rows; days are cut in the org's zone.
+func dailyArgs(fresh []*pricedEvent, loc *time.Location) []any {
+	type sum struct{ credits, quantity, events int64 }
+	sums := map[dailyKey]*sum{}
 	var keys []dailyKey
 	for _, e := range fresh {
 		k := dailyKey{e.OccurredAt.In(loc).Format(time.DateOnly), e.FlowID, e.UserID, e.Type, e.Model}
 		s := sums[k]
 		if s == nil {
-			s = &dailySum{}
+			s = &sum{}
 			sums[k] = s
 			keys = append(keys, k)
 		}
-		s.Credits += int64(e.Cost)
-		s.Quantity += e.Quantity
-		s.Events++
+		s.credits += int64(e.Cost)
+		s.quantity += e.Quantity
+		s.events++
 	}
-	// Sorted so that concurrent upserts of one org (only possible outside the account lock,
-	// e.g. a rebuild) take row locks in one order.
-	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
 	n := len(keys)
 	days, flows, users, types, models := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	credits, qty, events := make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, k := range keys {
 		s := sums[k]
 		days[i], flows[i], users[i], types[i], models[i] = k.Day, k.Flow, k.User, k.Type, k.Model
-		credits[i], qty[i], events[i] = s.Credits, s.Quantity, s.Events
+		credits[i], qty[i], events[i] = s.credits, s.quantity, s.events
 	}
-	_, err := tx.ExecContext(ctx, q.addUsageDaily, org, pq.Array(days), pq.Array(flows), pq.Array(users), pq.Array(types),
-		pq.Array(models), pq.Array(credits), pq.Array(qty), pq.Array(events))
-	if err != nil {
-		return fmt.Errorf("billing: usage rollup: %w", err)
-	}
-	return nil
+	return []any{pq.Array(days), pq.Array(flows), pq.Array(users), pq.Array(types), pq.Array(models),
+		pq.Array(credits), pq.Array(qty), pq.Array(events)}
 }
 
-type execKey struct{ Exec, Type string }
-
-// addExecutions adds the events to the per-execution totals.
-func addExecutions(ctx context.Context, tx *sqlx.Tx, org string, fresh []*pricedEvent) error {
+// executionArgs aggregates the events into per-execution, per-type totals.
+func executionArgs(fresh []*pricedEvent) []any {
+	type key struct{ exec, typ string }
 	type agg struct {
-		Flow, User  string
-		Credits, N  int64
-		First, Last time.Time
+		flow, user  string
+		credits, n  int64
+		first, last time.Time
 	}
-	sums := map[execKey]*agg{}
-	var keys []execKey
+	sums := map[key]*agg{}
+	var keys []key
 	for _, e := range fresh {
-		k := execKey{e.ExecutionID, e.Type}
+		k := key{e.ExecutionID, e.Type}
 		a := sums[k]
 		if a == nil {
-			a = &agg{Flow: e.FlowID, User: e.UserID, First: e.OccurredAt, Last: e.OccurredAt}
+			a = &agg{flow: e.FlowID, user: e.UserID, first: e.OccurredAt, last: e.OccurredAt}
 			sums[k] = a
 			keys = append(keys, k)
 		}
-		a.Credits += int64(e.Cost)
-		a.N++
-		if e.OccurredAt.Before(a.First) {
-			a.First = e.OccurredAt
+		a.credits += int64(e.Cost)
+		a.n++
+		if e.OccurredAt.Before(a.first) {
+			a.first = e.OccurredAt
 		}
-		if e.OccurredAt.After(a.Last) {
-			a.Last = e.OccurredAt
+		if e.OccurredAt.After(a.last) {
+			a.last = e.OccurredAt
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].Exec != keys[j].Exec {
-			return keys[i].Exec < keys[j].Exec
+		if keys[i].exec != keys[j].exec {
+			return keys[i].exec < keys[j].exec
 		}
-		return keys[i].Type < keys[j].Type
+		return keys[i].typ < keys[j].typ
 	})
 	n := len(keys)
 	execs, types, flows, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -609,16 +612,26 @@ func addExecutions(ctx context.Context, tx *sqlx.Tx, org string, fresh []*priced
 	firsts, lasts := make([]string, n), make([]string, n)
 	for i, k := range keys {
 		a := sums[k]
-		execs[i], types[i], flows[i], users[i] = k.Exec, k.Type, a.Flow, a.User
-		credits[i], counts[i] = a.Credits, a.N
-		firsts[i], lasts[i] = a.First.UTC().Format(time.RFC3339Nano), a.Last.UTC().Format(time.RFC3339Nano)
+		execs[i], types[i], flows[i], users[i] = k.exec, k.typ, a.flow, a.user
+		credits[i], counts[i] = a.credits, a.n
+		firsts[i], lasts[i] = a.first.UTC().Format(time.RFC3339Nano), a.last.UTC().Format(time.RFC3339Nano)
 	}
-	_, err := tx.ExecContext(ctx, q.addExecutionUsage, org, pq.Array(execs), pq.Array(types), pq.Array(flows), pq.Array(users),
-		pq.Array(credits), pq.Array(counts), pq.Array(firsts), pq.Array(lasts))
-	if err != nil {
-		return fmt.Errorf("billing: execution usage: %w", err)
+	return []any{pq.Array(execs), pq.Array(types), pq.Array(flows), pq.Array(users),
+		pq.Array(credits), pq.Array(counts), pq.Array(firsts), pq.Array(lasts)}
+}
+
+// flowArgs lists the events' flows, so that every flow with usage exists.
+func flowArgs(fresh []*pricedEvent) any {
+	seen := map[string]bool{}
+	var flows []string
+	for _, e := range fresh {
+		if !seen[e.FlowID] {
+			seen[e.FlowID] = true
+			flows = append(flows, e.FlowID)
+		}
 	}
-	return nil
+	sort.Strings(flows)
+	return pq.Array(flows)
 }
 
 // location returns the time zone named tz, or UTC when it is unknown.
