@@ -59,6 +59,7 @@ type cli struct {
 		Create apikeyCreateCmd `cmd:"" help:"Create an API key for a user and print it once."`
 	} `cmd:"" name:"apikey" help:"Manage API keys."`
 	Credits creditsCmd `cmd:"" help:"Show the balance, plan, cycle usage and limit."`
+	Usage   usageCmd   `cmd:"" help:"Show usage by day, week or month, split by type, flow or member."`
 }
 
 func main() {
@@ -144,7 +145,7 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	go svc.WatchRates(ctx, c.databaseURL())
+	go svc.Watch(ctx, c.databaseURL())
 	go rollOverLoop(ctx, svc, log)
 	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, svc, log)
 	log.Info("serving", "addr", c.Addr, "url", c.BaseURL)

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 )
 
 // APIKeyPrefix starts every API key.
@@ -52,13 +54,18 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyIdent
 	if !strings.HasPrefix(secret, APIKeyPrefix) || len(secret) != len(APIKeyPrefix)+64 {
 		return nil, Errorf(EUNAUTHORIZED, "send a valid API key as \"Authorization: Bearer lux_…\"")
 	}
+	hash := hashKey(secret)
+	if k, ok := s.keys.get(hash, s.now()); ok {
+		return k, nil
+	}
 	var k KeyIdentity
-	if err := s.db.GetContext(ctx, &k, q.selectAPIKey, hashKey(secret)); err != nil {
+	if err := s.db.GetContext(ctx, &k, q.selectAPIKey, hash); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(EUNAUTHORIZED, "this API key is not valid or was revoked: create a new one in Settings → API keys")
 		}
 		return nil, fmt.Errorf("billing: find api key: %w", err)
 	}
+	s.keys.put(hash, &k, s.now())
 	return &k, nil
 }
 
@@ -71,5 +78,51 @@ func (s *Service) RevokeAPIKey(ctx context.Context, orgID string, id int64) erro
 	if n, _ := res.RowsAffected(); n == 0 {
 		return Errorf(ENOTFOUND, "no active API key %d in this organization", id)
 	}
+	s.keys.clear() // other servers hear of it through lux_auth
 	return nil
+}
+
+// keyCache remembers authenticated API keys briefly, so the hot path does not read the key
+// table on every request. It is cleared whenever keys or memberships change (a trigger notifies
+// channel lux_auth, see Service.Watch); the TTL bounds staleness should a notification be lost.
+type keyCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedKey
+}
+
+type cachedKey struct {
+	id *KeyIdentity
+	at time.Time
+}
+
+const (
+	keyCacheTTL = 30 * time.Second
+	keyCacheMax = 10000
+)
+
+func (c *keyCache) get(hash []byte, now time.Time) (*KeyIdentity, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[string(hash)]
+	if !ok || now.Sub(e.at) > keyCacheTTL || now.Before(e.at) {
+		return nil, false
+	}
+	k := *e.id
+	return &k, true
+}
+
+func (c *keyCache) put(hash []byte, id *KeyIdentity, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= keyCacheMax {
+		c.entries = map[string]cachedKey{}
+	}
+	k := *id
+	c.entries[string(hash)] = cachedKey{id: &k, at: now}
+}
+
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
 }

@@ -24,6 +24,7 @@ type Service struct {
 	log   *slog.Logger
 
 	coalescer coalescer // usage batches of one org share transactions
+	keys      keyCache  // recently authenticated API keys
 }
 
 // Option configures a Service.
@@ -68,28 +69,35 @@ func (s *Service) ReloadRates(ctx context.Context) error {
 	return nil
 }
 
-// WatchRates keeps the in-memory rate card in step with the database: a trigger on rate_card
-// notifies channel lux_rate_card on every change. It returns when ctx ends.
-func (s *Service) WatchRates(ctx context.Context, dsn string) {
+// Watch keeps the server's in-memory copies in step with the database: the rate card
+// (channel lux_rate_card) and the API key cache (channel lux_auth), both notified by triggers.
+// After a reconnect, changes may have been missed, so both are refreshed. It returns when ctx
+// ends.
+func (s *Service) Watch(ctx context.Context, dsn string) {
 	l := pq.NewListener(dsn, time.Second, time.Minute, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
-			s.log.Warn("rate card listener", "err", err)
+			s.log.Warn("database listener", "err", err)
 		}
 	})
 	defer l.Close()
-	if err := l.Listen("lux_rate_card"); err != nil {
-		s.log.Error("rate card listener: listen", "err", err)
-		return
+	for _, ch := range []string{"lux_rate_card", "lux_auth"} {
+		if err := l.Listen(ch); err != nil {
+			s.log.Error("database listener: listen", "channel", ch, "err", err)
+			return
+		}
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case n := <-l.Notify:
-			// n is nil after a reconnect: changes may have been missed, so reload either way.
-			_ = n
-			if err := s.ReloadRates(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("reload rate card", "err", err)
+			if n == nil || n.Channel == "lux_auth" {
+				s.keys.clear()
+			}
+			if n == nil || n.Channel == "lux_rate_card" {
+				if err := s.ReloadRates(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("reload rate card", "err", err)
+				}
 			}
 		case <-time.After(5 * time.Minute):
 			go func() { _ = l.Ping() }()
