@@ -60,7 +60,6 @@ type cli struct {
 	} `cmd:"" name:"apikey" help:"Manage API keys."`
 	Credits creditsCmd `cmd:"" help:"Show the balance, plan, cycle usage and limit."`
 	Usage   usageCmd   `cmd:"" help:"Show usage by day, week or month, split by type, flow or member."`
-	Usage   usageCmd   `cmd:"" help:"Show usage by day, week or month, split by type, flow or member."`
 }
 
 func main() {
