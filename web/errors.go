@@ -11,30 +11,8 @@ import (
 	"github.com/luxstudio/lux-billing/handlers"
 )
 
-// statusOf maps a billing error code to its HTTP status.
-func statusOf(code string) int {
-	switch code {
-	case billing.EINVALID:
-		return http.StatusBadRequest
-	case billing.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case billing.EPAYMENTREQUIRED:
-		return http.StatusPaymentRequired
-	case billing.EFORBIDDEN:
-		return http.StatusForbidden
-	case billing.ENOTFOUND:
-		return http.StatusNotFound
-	case billing.ECONFLICT:
-		return http.StatusConflict
-	case billing.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case billing.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case billing.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps a billing error code to its HTTP status (one mapping, in handlers.StatusOf).
+func statusOf(code string) int { return handlers.StatusOf(code) }
 
 // codeOf maps an HTTP status from Echo itself (unknown route, wrong method) to a billing code.
 func codeOf(status int) string {
@@ -96,7 +74,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	_ = s.renderErrorPage(c, status, msg)
 }
 
-// renderErrorPage shows an error to a person in the browser.
+// renderErrorPage shows an error to a person in the browser: an alert swapped into the page
+// for htmx requests, an error page otherwise.
 func (s *Server) renderErrorPage(c echo.Context, status int, msg string) error {
-	return c.String(status, msg)
+	if err := s.pages.RenderError(c, status, msg); err != nil {
+		s.log.Error("render error page", "err", err)
+		return c.String(status, msg)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/luxstudio/lux-billing/handlers"
+	"github.com/luxstudio/lux-billing/static"
 )
 
 // routes lists every route of the server in one place.
@@ -25,6 +26,33 @@ func (s *Server) routes() {
 	v1.GET("/executions/:id", api.GetExecution)
 	v1.GET("/credits", api.GetCredits)
 	v1.GET("/usage", api.GetUsage)
+
+	// Pages. Everything under /settings needs a session; the org always comes from it.
+	p := s.pages
+	assets := echo.WrapHandler(static.Handler())
+	e.GET(static.Prefix+"*", assets)
+	e.HEAD(static.Prefix+"*", assets)
+	e.GET("/", p.Root)
+	e.GET("/login", p.LoginPage)
+	e.POST("/login", p.Login)
+	e.GET("/signup", p.SignupPage)
+	e.POST("/signup", p.Signup)
+	e.GET("/logout", p.LogoutPage)
+	e.POST("/logout", p.Logout)
+
+	settings := e.Group("/settings", p.RequireSession)
+	settings.GET("", p.SettingsHome)
+	settings.POST("/org", p.SwitchOrg)
+	settings.GET("/billing", p.Overview)
+	settings.GET("/billing/usage", p.Usage)
+	settings.GET("/billing/credits", p.AddCredits, p.RequireAdmin)
+	settings.GET("/billing/history", p.History)
+	settings.GET("/billing/limits", p.Limits, p.RequireAdmin)
+	settings.GET("/billing/plans", p.Plans)
+	settings.GET("/billing/calculator", p.Calculator)
+	settings.GET("/api-keys", p.APIKeys)
+	settings.POST("/api-keys", p.CreateAPIKey)
+	settings.POST("/api-keys/:id/revoke", p.RevokeAPIKey)
 }
 
 // healthz answers 200 when the server can reach its database, 503 otherwise.

@@ -6,12 +6,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/handlers"
 )
 
 // Config is the server's part of the configuration (the rest is read in main).
@@ -27,18 +29,26 @@ type Server struct {
 	billing *billing.Service
 	log     *slog.Logger
 	echo    *echo.Echo
+	pages   *handlers.Pages
 }
 
 // New builds the server and its routes.
 func New(cfg Config, svc *billing.Service, log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{cfg: cfg, billing: svc, log: log, echo: e}
+	// The client address (for sign-in throttling) is taken from X-Forwarded-For only when the
+	// request comes from a loopback or private-network proxy.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	secure := strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://")
+	s := &Server{cfg: cfg, billing: svc, log: log, echo: e,
+		pages: handlers.NewPages(svc, handlers.NewSessions(cfg.SessionSecret, secure))}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
 	e.Use(s.logRequests)
 	e.Use(metricsMiddleware)
+	e.Use(securityHeaders(secure))
+	e.Use(csrf(secure))
 	s.routes()
 	return s
 }

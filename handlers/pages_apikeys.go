@@ -1,0 +1,90 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/views"
+)
+
+// APIKeys lists the keys the viewer may manage: all of the org's for an admin, their own for a
+// member (GET /settings/api-keys).
+func (h *Pages) APIKeys(c echo.Context) error {
+	v, err := h.apiKeysView(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.APIKeysPage(v))
+}
+
+// CreateAPIKey creates a key for the viewer and shows its secret once (POST /settings/api-keys).
+func (h *Pages) CreateAPIKey(c echo.Context) error {
+	name := strings.TrimSpace(c.FormValue("name"))
+	secret, _, err := h.billing.IssueAPIKey(c.Request().Context(), viewer(c).Membership, name)
+	if err != nil {
+		status, msg, ok := formError(err)
+		if !ok {
+			return err
+		}
+		return h.apiKeysAnswer(c, status, func(v *views.APIKeys) { v.Error, v.FormName = msg, name })
+	}
+	if name == "" {
+		name = "API key"
+	}
+	return h.apiKeysAnswer(c, http.StatusCreated, func(v *views.APIKeys) { v.NewSecret, v.NewName = secret, name })
+}
+
+// RevokeAPIKey revokes a key: any of the org's for an admin, only their own for a member
+// (POST /settings/api-keys/:id/revoke).
+func (h *Pages) RevokeAPIKey(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return billing.Errorf(billing.ENOTFOUND, "there is no API key %q", c.Param("id"))
+	}
+	if err := h.billing.RevokeAPIKeyAs(c.Request().Context(), viewer(c).Membership, id); err != nil {
+		return err
+	}
+	const done = "Key revoked. Anything that used it can no longer report usage."
+	if !isHTMX(c) {
+		h.sessions.Flash(c, done)
+		return redirect(c, "/settings/api-keys")
+	}
+	return h.apiKeysAnswer(c, http.StatusOK, func(v *views.APIKeys) { v.Notice = done })
+}
+
+// apiKeysAnswer renders the keys after a change: the section alone for htmx, else the page.
+func (h *Pages) apiKeysAnswer(c echo.Context, status int, change func(*views.APIKeys)) error {
+	v, err := h.apiKeysView(c)
+	if err != nil {
+		return err
+	}
+	change(&v)
+	if isHTMX(c) {
+		return render(c, status, views.APIKeysSection(v))
+	}
+	return render(c, status, views.APIKeysPage(v))
+}
+
+func (h *Pages) apiKeysView(c echo.Context) (views.APIKeys, error) {
+	ctx := c.Request().Context()
+	m := viewer(c).Membership
+	keys, err := h.billing.APIKeys(ctx, m)
+	if err != nil {
+		return views.APIKeys{}, err
+	}
+	cs, err := h.billing.Credits(ctx, m.OrgID)
+	if err != nil {
+		return views.APIKeys{}, err
+	}
+	return views.APIKeys{
+		Shell:  h.shell(c, views.NavAPIKeys, "API keys"),
+		Keys:   keys,
+		Loc:    location(cs.Timezone),
+		Now:    h.billing.Now(),
+		UserID: m.UserID,
+	}, nil
+}

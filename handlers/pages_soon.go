@@ -1,0 +1,96 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/luxstudio/lux-billing/views"
+)
+
+// The billing pages below are frames for features of later releases: each says what it will
+// do and shows the figures already at hand, so no link of the nav leads nowhere.
+
+// AddCredits is the Add Credits page, for admins (GET /settings/billing/credits).
+func (h *Pages) AddCredits(c echo.Context) error {
+	cs, err := h.billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.shell(c, views.NavCredits, "Add credits"),
+		Heading:  "Add credits",
+		Subtitle: "Buy credits that never expire, on top of your plan's monthly allotment.",
+		Icon:     "plus",
+		Lead:     "Buying credits online is almost here. Purchased credits are used after the monthly allotment and never expire.",
+		Points: []string{
+			"Packs of 1,000, 5,000, 10,000 or 50,000 credits, or a custom amount",
+			"Secure payment through Stripe Checkout; credits arrive as soon as the payment succeeds",
+			"Unused purchased credits refundable within 30 days",
+		},
+		Facts: []views.Fact{
+			{Label: "Available balance", Value: views.Credits(cs.Balance) + " credits"},
+			{Label: "Purchased credits left", Value: views.Credits(cs.Purchased) + " credits"},
+			{Label: "Plan", Value: cs.Plan.Name + " · " + views.PlanCredits(cs.Plan)},
+		},
+	}))
+}
+
+// History is the billing history page (GET /settings/billing/history).
+func (h *Pages) History(c echo.Context) error {
+	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.shell(c, views.NavHistory, "History"),
+		Heading:  "History",
+		Subtitle: "Invoices, purchases, refunds and monthly statements.",
+		Icon:     "receipt",
+		Lead:     "Your billing history with downloadable PDFs is almost here. Until then, the overview lists the credits added recently.",
+		Points: []string{
+			"Every purchase, refund, plan charge and monthly statement",
+			"PDF invoices with sequential numbers, such as LUX-2026-000042",
+			"Monthly statements with the credits used by member, flow and integration",
+		},
+	}))
+}
+
+// Limits is the limits page, for admins (GET /settings/billing/limits).
+func (h *Pages) Limits(c echo.Context) error {
+	cs, err := h.billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
+	if err != nil {
+		return err
+	}
+	limit := "None"
+	if cs.MonthlyLimit != nil {
+		limit = views.Credits(*cs.MonthlyLimit) + " credits"
+	}
+	loc, now := location(cs.Timezone), h.billing.Now()
+	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.shell(c, views.NavLimits, "Limits"),
+		Heading:  "Limits",
+		Subtitle: "Cap what flows may spend each month, and hear about it before they do.",
+		Icon:     "sliders",
+		Lead:     "Setting limits from this page is almost here.",
+		Points: []string{
+			"An optional monthly credit limit for the whole organization",
+			"Email and in-app alerts at the percentages you choose",
+			"A monthly limit for each member; raising a limit resumes flows at once",
+		},
+		Facts: []views.Fact{
+			{Label: "Monthly limit", Value: limit},
+			{Label: "Used this cycle", Value: views.Credits(cs.CycleUsed) + " credits"},
+			{Label: "Cycle resets", Value: views.ShortDate(cs.CycleEnd, loc, now)},
+		},
+	}))
+}
+
+// Calculator is the cost calculator page (GET /settings/billing/calculator); the rate card is
+// already shown.
+func (h *Pages) Calculator(c echo.Context) error {
+	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.shell(c, views.NavCalculator, "Calculator"),
+		Heading:  "Cost calculator",
+		Subtitle: "Estimate what a flow will cost before it runs.",
+		Icon:     "calculator",
+		Lead:     "The live calculator is almost here. Meanwhile, the rate card below gives the price of every integration.",
+		Rates:    h.billing.Rates().Current(h.billing.Now()),
+	}))
+}
