@@ -441,6 +441,10 @@ func TestAPI_BadKeysAreUnauthorized(t *testing.T) {
 	e := newAPIEnv(t)
 	a := e.signUp("ada")
 	revoked := e.keyFor(a.org, a.user)
+	// Used once before it is revoked, so that any cache of authenticated keys holds it.
+	if r := e.call("GET", "/api/v1/credits", revoked.key, nil); r.Status != http.StatusOK {
+		t.Fatalf("the key before revocation: HTTP %d: %s", r.Status, r.Body)
+	}
 	if err := e.svc.RevokeAPIKey(ctx, a.org, revoked.keyID); err != nil {
 		t.Fatal(err)
 	}
