@@ -804,10 +804,16 @@ func TestAPI_UnknownRoutesAreJSON404(t *testing.T) {
 		t.Errorf("unknown route without a key: HTTP %d: %s", r.Status, r.Body)
 	}
 	errorOf(t, r)
-	// A wrong method on a known route is a JSON error too.
-	r = e.call("DELETE", "/api/v1/credits", a.key, nil)
-	if r.Status != http.StatusMethodNotAllowed && r.Status != http.StatusNotFound {
-		t.Errorf("DELETE /api/v1/credits: HTTP %d: %s", r.Status, r.Body)
+	// A wrong method on a known route is a JSON error too (its status: see the next test).
+	errorOf(t, e.call("DELETE", "/api/v1/credits", a.key, nil))
+}
+
+func TestAPI_WrongMethodIs405(t *testing.T) {
+	t.Skip("BUG: a wrong method on an /api/v1 route answers 404 \"There is nothing at …\": Echo's Group.Use registers catch-all RouteNotFound routes for the group (web/routes.go), which win over the 405 logic")
+	t.Parallel()
+	e := newAPIEnv(t)
+	a := e.signUp("ada")
+	for _, c := range []struct{ method, path string }{{"DELETE", "/api/v1/credits"}, {"POST", "/api/v1/credits"}, {"GET", "/api/v1/authorize"}, {"PUT", "/api/v1/usage"}} {
+		wantError(t, e.call(c.method, c.path, a.key, nil), http.StatusMethodNotAllowed, billing.EINVALID, c.method, c.path)
 	}
-	errorOf(t, r)
 }
