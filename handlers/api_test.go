@@ -728,6 +728,51 @@ func TestGetExecution_CreditsByTypeAndTotal(t *testing.T) {
 	wantError(t, e.call("GET", "/api/v1/executions/exec_unknown", a.key, nil), http.StatusNotFound, billing.ENOTFOUND, "exec_unknown")
 }
 
+func TestGetExecution_EscapedIDs(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	a := e.signUp("ada")
+	cases := []struct{ id, path string }{
+		{"exec%41", "exec%2541"},
+		{"exec?x=1", "exec%3Fx=1"},
+		{"éxec", "%C3%A9xec"},
+		{"exec:1", "exec:1"},
+	}
+	for i, c := range cases {
+		ev := event(fmt.Sprintf("e%d", i))
+		ev["executionId"] = c.id
+		if r := e.call("POST", "/api/v1/usage", a.key, batch(ev)); r.Status != http.StatusOK {
+			t.Fatalf("HTTP %d: %s", r.Status, r.Body)
+		}
+		r := e.call("GET", "/api/v1/executions/"+c.path, a.key, nil)
+		if r.Status != http.StatusOK || field(t, r, "executionId") != c.id {
+			t.Errorf("GET …/%s: HTTP %d: %s", c.path, r.Status, r.Body)
+		}
+	}
+}
+
+func TestGetExecution_IDsWithReservedCharacters(t *testing.T) {
+	t.Skip("BUG: an execution id with \"/\" (allowed at ingestion) cannot be read back: when the path holds %2F (or any escape the client chose that differs from Go's default, e.g. %3A), Echo routes on URL.RawPath and c.Param(\"id\") stays escaped (handlers/api.go GetExecution)")
+	t.Parallel()
+	e := newAPIEnv(t)
+	a := e.signUp("ada")
+	cases := []struct{ id, path string }{
+		{"exec/1", "exec%2F1"},
+		{"exec:2", "exec%3A2"},
+	}
+	for i, c := range cases {
+		ev := event(fmt.Sprintf("e%d", i))
+		ev["executionId"] = c.id
+		if r := e.call("POST", "/api/v1/usage", a.key, batch(ev)); r.Status != http.StatusOK {
+			t.Fatalf("HTTP %d: %s", r.Status, r.Body)
+		}
+		r := e.call("GET", "/api/v1/executions/"+c.path, a.key, nil)
+		if r.Status != http.StatusOK || field(t, r, "executionId") != c.id {
+			t.Errorf("GET …/%s: HTTP %d: %s", c.path, r.Status, r.Body)
+		}
+	}
+}
+
 func TestGetCredits_Shape(t *testing.T) {
 	t.Parallel()
 	e := newAPIEnv(t)
