@@ -3,6 +3,7 @@ package views
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -253,21 +254,40 @@ func activityIcon(a billing.Activity) string {
 	return "gift"
 }
 
-// activityDetail is the second line of a ledger entry: its memo when it says more than the
-// label, and any part that became arrears.
+// eventsMemo matches the memo of a usage entry covering several events ("Usage: 49 events").
+var eventsMemo = regexp.MustCompile(`^(\d+) events$`)
+
+// activityTitle is the first line of a ledger entry: what the usage was ("49 usage events",
+// "Email (flow_1)"), or the kind of credit.
+func activityTitle(a billing.Activity) string {
+	if a.Kind != "usage" {
+		return a.Label()
+	}
+	memo := strings.TrimPrefix(a.Memo, "Usage: ")
+	if m := eventsMemo.FindStringSubmatch(memo); m != nil {
+		return m[1] + " usage events"
+	}
+	if memo == "" {
+		return "Usage"
+	}
+	return memo
+}
+
+// activityDetail adds to the entry's time what the title does not say: the memo of a promo,
+// an adjustment or a refund, and any part of usage that became arrears.
 func activityDetail(a billing.Activity) string {
-	d := a.Memo
-	if strings.EqualFold(d, a.Label()) {
-		d = ""
-	}
-	d = strings.TrimPrefix(d, "Usage: ")
-	if a.Unfunded > 0 {
-		if d != "" {
-			d += " · "
+	var parts []string
+	switch {
+	case a.Kind == "refund" || a.Kind == "adjustment",
+		a.Kind == "grant" && (a.GrantKind == billing.GrantPromo || a.GrantKind == billing.GrantAdjustment || a.GrantKind == billing.GrantFreeTier):
+		if a.Memo != "" && !strings.EqualFold(a.Memo, a.Label()) {
+			parts = append(parts, a.Memo)
 		}
-		d += a.Unfunded.String() + " not covered (arrears)"
 	}
-	return d
+	if a.Unfunded > 0 {
+		parts = append(parts, a.Unfunded.String()+" not covered (arrears)")
+	}
+	return strings.Join(parts, " · ")
 }
 
 // amountClass colours an amount by its sign.
@@ -291,3 +311,28 @@ func iconClass(a billing.Activity) string {
 
 // minPassword is the shortest password sign-up accepts.
 const minPassword = billing.MinPasswordLength
+
+// Runway estimates how long the balance lasts at this cycle's pace: "At this cycle's pace of
+// about 2,890 credits a day, the balance lasts about 11 days." It is "" in the cycle's first
+// day, without usage or without a positive balance. The estimate ignores the next allotment.
+func Runway(cs *billing.CreditSummary, now time.Time) string {
+	minutes := int64(now.Sub(cs.CycleStart) / time.Minute)
+	if minutes < 24*60 || cs.CycleUsed <= 0 || cs.Balance <= 0 {
+		return ""
+	}
+	perDay := billing.Millicredits(int64(cs.CycleUsed) * 24 * 60 / minutes)
+	if perDay <= 0 {
+		return ""
+	}
+	days := int64(cs.Balance / perDay)
+	pace := "At this cycle's pace of about " + (perDay - perDay%billing.Credit).String() + " credits a day, the balance lasts "
+	switch {
+	case days < 1:
+		return pace + "less than a day."
+	case days == 1:
+		return pace + "about 1 day."
+	case days > 365:
+		return pace + "more than a year."
+	}
+	return pace + fmt.Sprintf("about %d days.", days)
+}
