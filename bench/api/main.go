@@ -43,6 +43,7 @@ type options struct {
 	profileDir  string
 	profileFor  time.Duration
 	profileOnly bool
+	profileCli  int
 	timeout     time.Duration // whole run
 }
 
@@ -55,6 +56,7 @@ func main() {
 	flag.BoolVar(&o.pgbench, "pgbench", true, "also run the raw SQL transactions with pgbench, when installed, for reference")
 	flag.StringVar(&o.profileDir, "profile", "", "directory for profiles: a Go CPU profile of an in-process server on the single-event path, and pg_stat_statements figures when available")
 	flag.DurationVar(&o.profileFor, "profile-duration", 10*time.Second, "how long the profiled load runs")
+	flag.IntVar(&o.profileCli, "profile-clients", 8, "clients of the profiled load (single events, many orgs)")
 	flag.BoolVar(&o.profileOnly, "profile-only", false, "with -profile: skip the measured cells and print only the profile")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.Parse()

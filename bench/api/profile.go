@@ -22,11 +22,9 @@ import (
 	"github.com/luxstudio/lux-billing/web"
 )
 
-// profileCell is the configuration profiled: single events, 8 clients, many organizations.
-var profileCell = cell{Batch: 1, Clients: 8}
-
 // profileResult is where the time of the single-event path goes.
 type profileResult struct {
+	Clients    int
 	Requests   int
 	Lat        latencies
 	Statements []statementStat // nil when pg_stat_statements is not loaded
@@ -59,7 +57,8 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 	if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
 		return nil, err
 	}
-	pr := &profileResult{Dir: o.profileDir}
+	profileCell := cell{Batch: 1, Clients: max(o.profileCli, 1)}
+	pr := &profileResult{Dir: o.profileDir, Clients: profileCell.Clients}
 	db, err := billing.OpenDB(ctx, dbURL, false)
 	if err != nil {
 		return nil, err
@@ -304,7 +303,7 @@ func (p *profileResult) markdown() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("### Where a single event's time goes\n\n")
 	w("`go run ./bench/api -profile DIR` serves the same server inside the benchmark process with a CPU\n")
-	w("profile on (request goroutines labelled) and loads it with single events from %d clients over many\n", profileCell.Clients)
+	w("profile on (request goroutines labelled) and loads it with single events from %d clients over many\n", p.Clients)
 	w("organizations: %s requests, p50 %.2f ms, p99 %.2f ms.\n\n", commas(float64(p.Requests)), ms(p.Lat.P50), ms(p.Lat.P99))
 	if p.Statements != nil {
 		var calls, exec, plan float64
