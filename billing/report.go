@@ -20,7 +20,7 @@ var reportSQL string
 type reportQueries struct {
 	selectOrgZone          string `query:"select-org-zone"`
 	selectReport           string `query:"select-report"`
-	selectTopFlows         string `query:"select-top-flows"`
+	selectReportCells      string `query:"select-report-cells"`
 	selectFlowExecutions   string `query:"select-flow-executions"`
 	selectExecutionsUsage  string `query:"select-executions-usage"`
 	selectExecutionEvents  string `query:"select-execution-events"`
@@ -221,8 +221,10 @@ type Report struct {
 	Timezone string      // the organization's IANA zone, in which days are cut
 	Buckets  []Bucket    // every period of the range in order, with or without usage
 	Groups   []ReportGroup
-	Total    UsageSum    // the whole range, all groups
-	TopFlows []FlowTotal // the flows that used most credits in the range, most first (at most Query.TopFlows)
+	Total    UsageSum // the whole range, all groups
+	// TopFlows are the flows that used most credits in the range (within the filters), most
+	// first, at most Query.TopFlows of them.
+	TopFlows []FlowTotal
 }
 
 // reportParams are the named parameters of select-report and select-top-flows.
@@ -243,8 +245,11 @@ func newReportParams(orgID string, q ReportQuery) reportParams {
 		Flow: q.FlowID, User: q.UserID, Type: q.Type, Top: q.TopFlows}
 }
 
-// reportCell is one row of select-report.
+// reportCell is one row of select-report: a cell, a group's total and label (Kind "group") or
+// a top flow (Kind "flow").
 type reportCell struct {
+	Kind     string       `db:"kind"`
+	Top      int          `db:"top"`
 	Bucket   Date         `db:"bucket"`
 	Key      string       `db:"key"`
 	Label    string       `db:"label"`
@@ -252,6 +257,11 @@ type reportCell struct {
 	Credits  Millicredits `db:"credits_mc"`
 	Quantity int64        `db:"quantity"`
 	Events   int64        `db:"events"`
+}
+
+// scan reads a row of select-report or select-report-cells (same columns, same order).
+func (c *reportCell) scan(rows *sqlx.Rows) error {
+	return rows.Scan(&c.Kind, &c.Bucket, &c.Key, &c.Label, &c.Detail, &c.Top, &c.Credits, &c.Quantity, &c.Events)
 }
 
 func (c *reportCell) sum() UsageSum {
@@ -283,7 +293,8 @@ func (s *Service) orgZone(ctx context.Context, orgID string) (*orgZone, *time.Lo
 // UsageReport returns an organization's usage over q's range (org-local days, both ends
 // included) in buckets of q.Interval, split by q.GroupBy, with totals per group, per bucket and
 // overall, and the top flows. It reads only the daily rollup, so its cost depends on the number
-// of days, flows, members and types, not on the number of events. Groups are ordered by credits,
+// of days, flows, members and types, not on the number of events: one read of the rollup rows
+// in the range serves the cells and the top flows. Groups are ordered by credits,
 // most first (then by key); a group appears when it has usage in the range. An invalid query
 // is EINVALID; an unknown organization ENOTFOUND.
 func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) (*Report, error) {
@@ -300,37 +311,54 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 	for i, b := range r.Buckets {
 		index[b.Start] = i
 	}
-	params := newReportParams(orgID, q)
-	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReport, params)
+	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReport, newReportParams(orgID, q))
 	if err != nil {
 		return nil, fmt.Errorf("billing: usage report: %w", err)
 	}
 	defer rows.Close()
 	groups := map[string]*ReportGroup{}
+	group := func(key string) *ReportGroup {
+		g := groups[key]
+		if g == nil {
+			g = &ReportGroup{Key: key, Label: key, Series: make([]UsageSum, len(r.Buckets))}
+			groups[key] = g
+		}
+		return g
+	}
+	var top []reportCell
 	for rows.Next() {
 		var c reportCell
-		if err := rows.StructScan(&c); err != nil {
+		if err := c.scan(rows); err != nil {
 			return nil, fmt.Errorf("billing: usage report: %w", err)
 		}
-		i, ok := index[c.Bucket]
-		if !ok {
-			return nil, fmt.Errorf("billing: usage report: bucket %s outside the range", c.Bucket)
+		switch c.Kind {
+		case "flow":
+			top = append(top, c)
+		case "group":
+			g := group(c.Key)
+			g.Label, g.Detail = c.label(q.GroupBy), c.Detail
+		default:
+			i, ok := index[c.Bucket]
+			if !ok {
+				return nil, fmt.Errorf("billing: usage report: bucket %s outside the range", c.Bucket)
+			}
+			v := c.sum()
+			g := group(c.Key)
+			g.Series[i].add(v)
+			g.Total.add(v)
+			r.Buckets[i].Total.add(v)
+			r.Total.add(v)
 		}
-		g := groups[c.Key]
-		if g == nil {
-			g = &ReportGroup{Key: c.Key, Label: c.label(q.GroupBy), Detail: c.Detail, Series: make([]UsageSum, len(r.Buckets))}
-			groups[c.Key] = g
-		}
-		v := c.sum()
-		g.Series[i].add(v)
-		g.Total.add(v)
-		r.Buckets[i].Total.add(v)
-		r.Total.add(v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("billing: usage report: %w", err)
 	}
 	rows.Close()
+	sort.Slice(top, func(i, j int) bool { return top[i].Top < top[j].Top })
+	r.TopFlows = make([]FlowTotal, len(top))
+	for i, c := range top {
+		r.TopFlows[i] = FlowTotal{FlowID: c.Key, Name: c.Label, UsageSum: c.sum()}
+	}
 	r.Groups = make([]ReportGroup, 0, len(groups))
 	for _, g := range groups {
 		r.Groups = append(r.Groups, *g)
@@ -342,41 +370,7 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		}
 		return a.Key < b.Key
 	})
-	if r.TopFlows, err = s.topFlows(ctx, params, r); err != nil {
-		return nil, err
-	}
 	return r, nil
-}
-
-// topFlows returns the report's top flows: from its groups when it is grouped by flow (and not
-// filtered to one flow, which top flows ignore), else with one more read of the rollup.
-func (s *Service) topFlows(ctx context.Context, p reportParams, r *Report) ([]FlowTotal, error) {
-	out := []FlowTotal{}
-	if r.Query.GroupBy == GroupByFlow && r.Query.FlowID == "" {
-		for _, g := range r.Groups {
-			if len(out) == r.Query.TopFlows {
-				break
-			}
-			out = append(out, FlowTotal{FlowID: g.Key, Name: g.Label, UsageSum: g.Total})
-		}
-		return out, nil
-	}
-	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectTopFlows, p)
-	if err != nil {
-		return nil, fmt.Errorf("billing: top flows: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f FlowTotal
-		if err := rows.Scan(&f.FlowID, &f.Name, &f.Credits, &f.Quantity, &f.Events); err != nil {
-			return nil, fmt.Errorf("billing: top flows: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("billing: top flows: %w", err)
-	}
-	return out, nil
 }
 
 // reportBuckets lists every bucket of q's range, the edges clipped to the range.
@@ -413,7 +407,7 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	if _, _, err := s.orgZone(ctx, orgID); err != nil {
 		return err
 	}
-	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReport, newReportParams(orgID, q))
+	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReportCells, newReportParams(orgID, q))
 	if err != nil {
 		return fmt.Errorf("billing: report csv: %w", err)
 	}
@@ -425,7 +419,7 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	rec := make([]string, len(ReportCSVHeader))
 	for rows.Next() {
 		var c reportCell
-		if err := rows.StructScan(&c); err != nil {
+		if err := c.scan(rows); err != nil {
 			return fmt.Errorf("billing: report csv: %w", err)
 		}
 		rec[0], rec[1], rec[2] = c.Bucket.String(), c.Key, c.label(q.GroupBy)

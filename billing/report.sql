@@ -8,8 +8,68 @@
 SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
 
 -- name: select-report
--- The cells of a report, one row per bucket and group key, with the group's label. Reads the
--- daily rollup only, as a range of its primary key (org_id, day, ...).
+-- A report in one read of the daily rollup (a range of its primary key, org_id and day), three
+-- aggregates of the same rows. Rows of kind 'cell' are the report's cells, one per bucket and
+-- group key, without labels; 'group' rows are each group's total with its label and detail;
+-- 'flow' rows are the top flows (at most the top parameter), their rank in top. Unordered
+-- (the caller places cells by bucket), so no sort of text keys is needed.
+WITH d AS (
+    SELECT CASE CAST(:interval AS text)
+               WHEN 'week'  THEN CAST(date_trunc('week', CAST(day AS timestamp)) AS date)
+               WHEN 'month' THEN CAST(date_trunc('month', CAST(day AS timestamp)) AS date)
+               ELSE day
+           END AS bucket,
+           CASE CAST(:group_by AS text)
+               WHEN 'flow' THEN flow_id
+               WHEN 'user' THEN user_id
+               ELSE type
+           END AS key,
+           flow_id, credits_mc, quantity, events
+    FROM usage_daily
+    WHERE org_id = :org
+      AND day BETWEEN CAST(:from AS date) AND CAST(:to AS date)
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+      AND (CAST(:user AS text) = '' OR user_id = :user)
+      AND (CAST(:type AS text) = '' OR type = :type)
+), agg AS MATERIALIZED (
+    SELECT CASE GROUPING(bucket, key, flow_id) WHEN 1 THEN 'cell' WHEN 5 THEN 'group' ELSE 'flow' END AS kind,
+           bucket,
+           CASE WHEN GROUPING(flow_id) = 0 THEN flow_id ELSE key END AS key,
+           CAST(sum(credits_mc) AS bigint) AS credits_mc,
+           CAST(sum(quantity) AS bigint) AS quantity,
+           CAST(sum(events) AS bigint) AS events
+    FROM d
+    GROUP BY GROUPING SETS ((bucket, key), (key), (flow_id))
+), top AS (
+    SELECT a.*, row_number() OVER (ORDER BY a.credits_mc DESC, a.key COLLATE "C") AS top
+    FROM agg a WHERE a.kind = 'flow'
+    ORDER BY a.credits_mc DESC, a.key COLLATE "C"
+    LIMIT :top
+), labelled AS (
+    SELECT a.*, 0 AS top FROM agg a WHERE a.kind = 'group'
+    UNION ALL
+    SELECT * FROM top
+)
+SELECT c.kind, c.bucket, c.key, '' AS label, '' AS detail, 0 AS top, c.credits_mc, c.quantity, c.events
+FROM agg c WHERE c.kind = 'cell'
+UNION ALL
+SELECT l.kind, l.bucket, l.key,
+       CASE WHEN l.kind = 'flow' OR CAST(:group_by AS text) = 'flow' THEN COALESCE(NULLIF(f.name, ''), l.key)
+            WHEN CAST(:group_by AS text) = 'user' THEN COALESCE(NULLIF(u.name, ''), u.email, l.key)
+            ELSE l.key
+       END,
+       CASE WHEN l.kind = 'flow' OR CAST(:group_by AS text) = 'flow' THEN CASE WHEN COALESCE(f.name, '') = '' THEN '' ELSE l.key END
+            WHEN CAST(:group_by AS text) = 'user' THEN CASE WHEN COALESCE(u.name, '') = '' THEN '' ELSE COALESCE(u.email, '') END
+            ELSE ''
+       END,
+       l.top, l.credits_mc, l.quantity, l.events
+FROM labelled l
+LEFT JOIN flows f ON (l.kind = 'flow' OR CAST(:group_by AS text) = 'flow') AND f.org_id = :org AND f.id = l.key
+LEFT JOIN users u ON l.kind = 'group' AND CAST(:group_by AS text) = 'user' AND u.id = l.key;
+
+-- name: select-report-cells
+-- The cells of a report with their labels, ordered by bucket then key (byte order), for the
+-- CSV (a range of the primary key of usage_daily, as select-report).
 WITH cells AS (
     SELECT CASE CAST(:interval AS text)
                WHEN 'week'  THEN CAST(date_trunc('week', CAST(day AS timestamp)) AS date)
@@ -32,43 +92,17 @@ WITH cells AS (
       AND (CAST(:type AS text) = '' OR type = :type)
     GROUP BY 1, 2
 )
-SELECT c.bucket, c.key,
+SELECT 'cell' AS kind, c.bucket, c.key,
        CASE CAST(:group_by AS text)
            WHEN 'flow' THEN COALESCE(NULLIF(f.name, ''), c.key)
            WHEN 'user' THEN COALESCE(NULLIF(u.name, ''), u.email, c.key)
            ELSE c.key
        END AS label,
-       CASE CAST(:group_by AS text)
-           WHEN 'flow' THEN CASE WHEN COALESCE(f.name, '') = '' THEN '' ELSE c.key END
-           WHEN 'user' THEN CASE WHEN COALESCE(u.name, '') = '' THEN '' ELSE COALESCE(u.email, '') END
-           ELSE ''
-       END AS detail,
-       c.credits_mc, c.quantity, c.events
+       '' AS detail, 0 AS top, c.credits_mc, c.quantity, c.events
 FROM cells c
 LEFT JOIN flows f ON CAST(:group_by AS text) = 'flow' AND f.org_id = :org AND f.id = c.key
 LEFT JOIN users u ON CAST(:group_by AS text) = 'user' AND u.id = c.key
-ORDER BY c.bucket, c.key;
-
--- name: select-top-flows
--- The flows that used the most credits in a report's range and filters (primary key range of
--- usage_daily, as select-report).
-SELECT t.flow_id, COALESCE(NULLIF(f.name, ''), t.flow_id) AS name, t.credits_mc, t.quantity, t.events
-FROM (
-    SELECT flow_id,
-           CAST(sum(credits_mc) AS bigint) AS credits_mc,
-           CAST(sum(quantity) AS bigint) AS quantity,
-           CAST(sum(events) AS bigint) AS events
-    FROM usage_daily
-    WHERE org_id = :org
-      AND day BETWEEN CAST(:from AS date) AND CAST(:to AS date)
-      AND (CAST(:user AS text) = '' OR user_id = :user)
-      AND (CAST(:type AS text) = '' OR type = :type)
-    GROUP BY flow_id
-    ORDER BY 2 DESC, flow_id
-    LIMIT :top
-) t
-LEFT JOIN flows f ON f.org_id = :org AND f.id = t.flow_id
-ORDER BY t.credits_mc DESC, t.flow_id;
+ORDER BY c.bucket, c.key COLLATE "C";
 
 -- name: select-flow-executions
 -- A page of a flow's executions, newest first, after a keyset cursor (last_at, execution_id).
@@ -134,13 +168,15 @@ UPDATE orgs SET timezone = $2 WHERE id = $1;
 DELETE FROM usage_daily WHERE org_id = $1;
 
 -- name: rebuild-usage-daily
--- The daily rollup of org $1 recomputed from its events, days cut in zone $2.
+-- The daily rollup of org $1 recomputed from its events, days cut in zone $2; written in day
+-- order, as ingestion writes it, so a report's range is a contiguous part of the table.
 INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
 SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date), flow_id, user_id, type, model,
        sum(cost_mc), sum(quantity), count(*)
 FROM usage_events
 WHERE org_id = $1
-GROUP BY org_id, 2, flow_id, user_id, type, model;
+GROUP BY org_id, 2, flow_id, user_id, type, model
+ORDER BY 2;
 
 -- name: count-usage-entries
 -- How many usage batches the org's ledger holds (index ledger_entries_org_idx).

@@ -288,6 +288,25 @@ func checkReport(t *testing.T, f *propFixture, tz string, q billing.ReportQuery)
 			t.Errorf("%s: cell %s/%s = %+v, events have none", desc, k.bucket, k.key, g)
 		}
 	}
+	// Top flows: the flows with most credits within the range and filters.
+	var top []string
+	err = f.db.Select(&top, `
+		SELECT flow_id || ':' || sum(cost_mc) || ':' || sum(quantity) || ':' || count(*)
+		FROM usage_events
+		WHERE org_id = $1 AND CAST(occurred_at AT TIME ZONE $2 AS date) BETWEEN $3::date AND $4::date
+		  AND ($5 = '' OR flow_id = $5) AND ($6 = '' OR user_id = $6) AND ($7 = '' OR type = $7)
+		GROUP BY flow_id ORDER BY sum(cost_mc) DESC, flow_id LIMIT $8`,
+		f.org, tz, q.From.String(), q.To.String(), q.FlowID, q.UserID, q.Type, billing.DefaultTopFlows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotTop []string
+	for _, ft := range rep.TopFlows {
+		gotTop = append(gotTop, fmt.Sprintf("%s:%d:%d:%d", ft.FlowID, ft.Credits, ft.Quantity, ft.Events))
+	}
+	if fmt.Sprint(gotTop) != fmt.Sprint(top) {
+		t.Errorf("%s: top flows %v, events say %v", desc, gotTop, top)
+	}
 }
 
 // TestUsageReport_EqualsEventsInAnyZone is the property: for random events (many on local
