@@ -31,11 +31,14 @@ func ValidateTimezone(tz string) error {
 
 // SetTimezone sets the organization's time zone and rebuilds its daily usage rollup from its
 // usage events, days cut in the new zone, so that reports, charts and CSVs agree with the raw
-// events in the zone the organization now uses. The rebuild holds the organization's ledger
-// lock (the row usage ingestion locks), so no usage batch interleaves with it; its cost grows
-// with the organization's number of events (seconds for millions), during which its usage
-// ingestion waits. Setting the current zone again rebuilds too (a repair). An unknown zone is
-// EINVALID; an unknown organization ENOTFOUND.
+// events in the zone the organization now uses. The change and the rebuild are one transaction
+// holding the organization's ledger lock (the row usage ingestion locks), so readers see the
+// old rollup or the new one and no usage batch interleaves; its cost grows with the
+// organization's number of events (seconds for millions), during which its ingestion waits.
+// Usage batches that were already waiting for the lock read the old zone, so SetTimezone then
+// waits (at most 10 s) for transactions older than the change and rebuilds once more if any
+// batch was charged meanwhile. Setting the current zone again rebuilds too (a repair). An
+// unknown zone is EINVALID (see ValidateTimezone); an unknown organization ENOTFOUND.
 func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
 	if err := ValidateTimezone(tz); err != nil {
 		return err
@@ -64,7 +67,7 @@ func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
 	if err := s.db.GetContext(ctx, &committedAt, reportQ.selectClock); err != nil {
 		return fmt.Errorf("billing: clock: %w", err)
 	}
-	return s.settleTimezone(ctx, orgID, tz, batches, committedAt)
+	return s.settleTimezone(ctx, orgID, batches, committedAt)
 }
 
 // settleTimezone repairs what usage batches that read the old zone wrote after the rebuild.
@@ -74,7 +77,7 @@ func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
 // cuts its days in the old zone. So: wait until every transaction that began before the change
 // committed has ended (at most settleWait), then, under the lock again, rebuild once more if
 // any usage batch was charged since the rebuild.
-func (s *Service) settleTimezone(ctx context.Context, orgID, tz string, batches int64, committedAt time.Time) error {
+func (s *Service) settleTimezone(ctx context.Context, orgID string, batches int64, committedAt time.Time) error {
 	deadline := time.Now().Add(settleWait)
 	for {
 		var older int
@@ -104,7 +107,12 @@ func (s *Service) settleTimezone(ctx context.Context, orgID, tz string, batches 
 		if now == batches {
 			return nil
 		}
-		return rebuildDaily(ctx, tx, orgID, tz)
+		// Another change may have come meanwhile: rebuild in the zone the org has now.
+		var z orgZone
+		if err := tx.GetContext(ctx, &z, reportQ.selectOrgZone, orgID); err != nil {
+			return fmt.Errorf("billing: org zone: %w", err)
+		}
+		return rebuildDaily(ctx, tx, orgID, z.Timezone)
 	})
 }
 

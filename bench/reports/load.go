@@ -420,7 +420,7 @@ var notes = strings.TrimLeft(`
 How it is set up: the events are COPYed into `+"`usage_events`"+` (not sent through the API; see
 "API ingestion" for that path), then `+"`usage_daily`"+` is built by `+"`SetTimezone`"+` — the same
 `+"`INSERT … SELECT … GROUP BY`"+` it runs when an org changes zone — and `+"`execution_usage`"+` by one
-`+"`INSERT … SELECT … GROUP BY`"+`. One usage ledger entry covers all the events and is paid by a
+`+"`INSERT … SELECT … GROUP BY`"+` with its indexes dropped and rebuilt around it. One usage ledger entry covers all the events and is paid by a
 purchase, so the ledger invariants hold (checked after the load). `+"`VACUUM (ANALYZE)`"+` runs
 before the timings. Flows have one or two members and one to three kinds of usage each, as real
 flows do; the report's cost is the number of rollup rows in its range, not the number of events.
