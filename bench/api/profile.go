@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/web"
 )
@@ -27,6 +29,7 @@ type profileResult struct {
 	Clients    int
 	Requests   int
 	Lat        latencies
+	RoundTrips []roundTrip     // counted in the driver
 	Statements []statementStat // nil when pg_stat_statements is not loaded
 	Why        string          // why there are no statement figures
 	GoShares   []goShare       // inclusive: time under some functions
@@ -34,6 +37,13 @@ type profileResult struct {
 	GCShare    float64         // GC background workers, of the whole process's CPU
 	GoTotal    time.Duration   // server-side Go CPU in the profile
 	Dir        string
+}
+
+// roundTrip is a statement as the server's driver sees it: sent, answered.
+type roundTrip struct {
+	Query      string
+	PerRequest float64
+	MeanMS     float64
 }
 
 type statementStat struct {
@@ -59,12 +69,15 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 	}
 	profileCell := cell{Batch: 1, Clients: max(o.profileCli, 1)}
 	pr := &profileResult{Dir: o.profileDir, Clients: profileCell.Clients}
-	db, err := billing.OpenDB(ctx, dbURL, false)
+	counter := &sqlCounter{}
+	raw, err := openCounted(billing.WithBinaryParameters(dbURL), counter) // as billing.OpenDB
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	svc, err := billing.New(ctx, db)
+	defer raw.Close()
+	raw.SetMaxOpenConns(32)
+	raw.SetMaxIdleConns(32)
+	svc, err := billing.New(ctx, sqlx.NewDb(raw, "postgres"))
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +107,7 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 		pgss, pr.Why = false, err.Error()
 	}
 
+	counter.reset()
 	path := filepath.Join(o.profileDir, "server-cpu.pprof")
 	f, err := os.Create(path)
 	if err != nil {
@@ -110,6 +124,13 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 		return nil, err
 	}
 	pr.Requests, pr.Lat = res.Requests, res.Lat
+	for _, st := range counter.snapshot() {
+		per := float64(st.Calls) / float64(res.Requests)
+		if per < 0.05 {
+			continue // background work, not the request path
+		}
+		pr.RoundTrips = append(pr.RoundTrips, roundTrip{Query: shortQuery(st.Query), PerRequest: per, MeanMS: ms(st.Total) / float64(st.Calls)})
+	}
 	logf("profiled %d single-event requests: %s", res.Requests, res.summary())
 
 	if pgss {
@@ -305,6 +326,21 @@ func (p *profileResult) markdown() string {
 	w("`go run ./bench/api -profile DIR` serves the same server inside the benchmark process with a CPU\n")
 	w("profile on (request goroutines labelled) and loads it with single events from %d clients over many\n", p.Clients)
 	w("organizations: %s requests, p50 %.2f ms, p99 %.2f ms.\n\n", commas(float64(p.Requests)), ms(p.Lat.P50), ms(p.Lat.P99))
+	if len(p.RoundTrips) > 0 {
+		var n, total float64
+		for _, r := range p.RoundTrips {
+			n += r.PerRequest
+			total += r.PerRequest * r.MeanMS
+		}
+		w("Statements per request, counted in the server's database driver (each is one round trip to\n")
+		w("PostgreSQL; the time runs from sending it to its answer, so it includes planning, execution, the\n")
+		w("WAL flush of a COMMIT and any wait for a lock or a CPU): **%.1f round trips per request, %.2f ms**.\n\n", n, total)
+		w("| statement | per request | mean ms |\n|---|---:|---:|\n")
+		for _, r := range p.RoundTrips {
+			w("| %s | %.2f | %.3f |\n", r.Query, r.PerRequest, r.MeanMS)
+		}
+		w("\n")
+	}
 	if p.Statements != nil {
 		var calls, exec, plan float64
 		for _, s := range p.Statements {
