@@ -59,7 +59,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyIdent
 		return k, nil
 	}
 	var k KeyIdentity
-	if err := s.db.GetContext(ctx, &k, q.selectAPIKey, hash); err != nil {
+	if err := s.stmts.get(ctx, nil, &k, q.selectAPIKey, hash); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(EUNAUTHORIZED, "this API key is not valid or was revoked: create a new one in Settings → API keys")
 		}

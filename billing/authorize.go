@@ -98,7 +98,7 @@ func (s *Service) Authorize(ctx context.Context, orgID, keyUser string, req Auth
 		return nil, err
 	}
 	var members []memberUsage
-	if err := s.db.SelectContext(ctx, &members, q.selectMemberLimits, orgID, pq.Array([]string{user}), acct.CycleStart); err != nil {
+	if err := s.stmts.selectAll(ctx, nil, &members, q.selectMemberLimits, orgID, pq.Array([]string{user}), acct.CycleStart); err != nil {
 		return nil, fmt.Errorf("billing: member limits: %w", err)
 	}
 	if len(members) == 0 {
@@ -136,14 +136,14 @@ func (s *Service) EstimateCost(e Estimate, at time.Time) (Millicredits, error) {
 // only case where a read takes the lock).
 func (s *Service) currentAccount(ctx context.Context, orgID string, now time.Time) (*account, error) {
 	var a account
-	if err := s.db.GetContext(ctx, &a, q.selectAccount, orgID); err != nil {
+	if err := s.stmts.get(ctx, nil, &a, q.selectAccount, orgID); err != nil {
 		return nil, notFound(err, "organization not found", "select account")
 	}
 	if a.CycleEnd.After(now) {
 		return &a, nil
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		lt, err := lockLedger(ctx, tx, orgID, now)
+		lt, err := s.lockLedger(ctx, tx, orgID, now)
 		if err != nil {
 			return err
 		}

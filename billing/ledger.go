@@ -101,6 +101,7 @@ func consumptionOrder(grants []*liveGrant) {
 // Changes to grants and the account are kept in memory and written by flush.
 type ledgerTx struct {
 	tx      *sqlx.Tx
+	stmts   *stmtCache
 	acct    account
 	now     time.Time
 	grants  []*liveGrant // nil until loaded
@@ -117,9 +118,9 @@ type pendingAlloc struct {
 }
 
 // lockLedger locks org's account row and rolls its cycle over if it has ended.
-func lockLedger(ctx context.Context, tx *sqlx.Tx, orgID string, now time.Time) (*ledgerTx, error) {
-	lt := &ledgerTx{tx: tx, now: now, dirty: map[int64]*liveGrant{}}
-	if err := tx.GetContext(ctx, &lt.acct, q.lockAccount, orgID); err != nil {
+func (s *Service) lockLedger(ctx context.Context, tx *sqlx.Tx, orgID string, now time.Time) (*ledgerTx, error) {
+	lt := &ledgerTx{tx: tx, stmts: s.stmts, now: now, dirty: map[int64]*liveGrant{}}
+	if err := s.stmts.get(ctx, tx, &lt.acct, q.lockAccount, orgID); err != nil {
 		return nil, notFound(err, "organization not found", "lock account")
 	}
 	if !lt.acct.CycleEnd.After(now) {
@@ -136,7 +137,7 @@ func (lt *ledgerTx) loadGrants(ctx context.Context) error {
 		return lt.expireDue(ctx, lt.now)
 	}
 	var gs []*liveGrant
-	if err := lt.tx.SelectContext(ctx, &gs, q.selectLiveGrants, lt.acct.OrgID); err != nil {
+	if err := lt.stmts.selectAll(ctx, lt.tx, &gs, q.selectLiveGrants, lt.acct.OrgID); err != nil {
 		return fmt.Errorf("billing: live grants: %w", err)
 	}
 	if gs == nil {
@@ -405,7 +406,7 @@ func (s *Service) GrantCredits(ctx context.Context, orgID, kind string, amount M
 	}
 	var id int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		lt, err := lockLedger(ctx, tx, orgID, now)
+		lt, err := s.lockLedger(ctx, tx, orgID, now)
 		if err != nil {
 			return err
 		}
@@ -427,7 +428,7 @@ func (s *Service) RollOverDue(ctx context.Context, limit int) (int, error) {
 	}
 	for _, org := range orgs {
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			lt, err := lockLedger(ctx, tx, org, now)
+			lt, err := s.lockLedger(ctx, tx, org, now)
 			if err != nil {
 				return err
 			}

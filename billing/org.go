@@ -94,7 +94,7 @@ func (s *Service) createOrg(ctx context.Context, tx *sqlx.Tx, in NewOrg, now tim
 	if _, err := tx.ExecContext(ctx, q.insertAccount, id, start, end); err != nil {
 		return "", fmt.Errorf("billing: insert account: %w", err)
 	}
-	lt, err := lockLedger(ctx, tx, id, now)
+	lt, err := s.lockLedger(ctx, tx, id, now)
 	if err != nil {
 		return "", err
 	}

@@ -25,6 +25,7 @@ type Service struct {
 
 	coalescer coalescer // usage batches of one org share transactions
 	keys      keyCache  // recently authenticated API keys
+	stmts     *stmtCache
 }
 
 // Option configures a Service.
@@ -38,7 +39,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New returns a Service on db, loading the rate card.
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Service, error) {
-	s := &Service{db: db, now: time.Now, log: slog.Default()}
+	s := &Service{db: db, now: time.Now, log: slog.Default(), stmts: &stmtCache{db: db}}
 	for _, o := range opts {
 		o(s)
 	}

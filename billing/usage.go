@@ -281,11 +281,11 @@ func (s *Service) recordTx(ctx context.Context, orgID string, jobs []*usageJob) 
 
 	answers := map[*usageJob]*UsageResult{}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		lt, err := lockLedger(ctx, tx, orgID, now)
+		lt, err := s.lockLedger(ctx, tx, orgID, now)
 		if err != nil {
 			return err
 		}
-		members, err := selectMembers(ctx, tx, orgID, users, lt.acct.CycleStart)
+		members, err := s.selectMembers(ctx, tx, orgID, users, lt.acct.CycleStart)
 		if err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (s *Service) recordTx(ctx context.Context, orgID string, jobs []*usageJob) 
 		if len(failed) > 0 {
 			return errRetry
 		}
-		inserted, entryID, err := insertEvents(ctx, tx, orgID, merged, now)
+		inserted, entryID, err := s.insertEvents(ctx, tx, orgID, merged, now)
 		if err != nil {
 			return err
 		}
@@ -377,13 +377,13 @@ type memberUsage struct {
 }
 
 // selectMembers returns the members among users with their limits and usage this cycle.
-func selectMembers(ctx context.Context, tx *sqlx.Tx, orgID string, users map[string]bool, cycleStart time.Time) (map[string]*memberUsage, error) {
+func (s *Service) selectMembers(ctx context.Context, tx *sqlx.Tx, orgID string, users map[string]bool, cycleStart time.Time) (map[string]*memberUsage, error) {
 	list := make([]string, 0, len(users))
 	for u := range users {
 		list = append(list, u)
 	}
 	var rows []*memberUsage
-	if err := tx.SelectContext(ctx, &rows, q.selectMemberLimits, orgID, pq.Array(list), cycleStart); err != nil {
+	if err := s.stmts.selectAll(ctx, tx, &rows, q.selectMemberLimits, orgID, pq.Array(list), cycleStart); err != nil {
 		return nil, fmt.Errorf("billing: member limits: %w", err)
 	}
 	out := make(map[string]*memberUsage, len(rows))
@@ -394,7 +394,7 @@ func selectMembers(ctx context.Context, tx *sqlx.Tx, orgID string, users map[str
 }
 
 // insertEvents writes events under one new ledger entry id and returns which ids were new.
-func insertEvents(ctx context.Context, tx *sqlx.Tx, orgID string, events []*pricedEvent, now time.Time) (map[string]bool, int64, error) {
+func (s *Service) insertEvents(ctx context.Context, tx *sqlx.Tx, orgID string, events []*pricedEvent, now time.Time) (map[string]bool, int64, error) {
 	n := len(events)
 	ids, flows, execs, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	types, models := make([]string, n), make([]string, n)
@@ -407,7 +407,7 @@ func insertEvents(ctx context.Context, tx *sqlx.Tx, orgID string, events []*pric
 		occurred[k] = e.OccurredAt.UTC().Format(time.RFC3339Nano)
 		hashes[k] = e.Hash
 	}
-	rows, err := tx.QueryContext(ctx, q.insertUsageEvents, orgID, pq.Array(ids), pq.Array(flows), pq.Array(execs),
+	rows, err := s.stmts.query(ctx, tx, q.insertUsageEvents, orgID, pq.Array(ids), pq.Array(flows), pq.Array(execs),
 		pq.Array(users), pq.Array(types), pq.Array(models), pq.Array(qty), pq.Array(cost), pq.Array(occurred), now,
 		pq.ByteaArray(hashes))
 	if err != nil {
@@ -486,7 +486,7 @@ func (s *Service) charge(ctx context.Context, lt *ledgerTx, entryID int64, fresh
 	args = append(args, flowArgs(fresh))
 	lt.touched = false
 
-	rows, err := lt.tx.QueryContext(ctx, q.writeUsage, args...)
+	rows, err := s.stmts.query(ctx, lt.tx, q.writeUsage, args...)
 	if err != nil {
 		return fmt.Errorf("billing: write usage: %w", err)
 	}
