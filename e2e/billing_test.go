@@ -193,3 +193,34 @@ func TestBrowser_OrgSessionNeverShowsAnotherOrg(t *testing.T) {
 		leaks(tb)
 	}
 }
+
+func TestBrowser_SwitchOrgFromTheMenu(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	u, orgA, err := a.Svc.SignUp(ctx, billing.NewUser{Email: "ada@example.com", Name: "Ada", Password: "correct horse"}, "Alpha Works")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgB, err := a.Svc.CreateOrg(ctx, billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t, a.URL)
+	tb.login("ada@example.com", "correct horse")
+	if got := tb.text(testID("org-name")); got != "Alpha Works" {
+		t.Fatalf("org = %q", got)
+	}
+	tb.do(chromedp.Click(chromedp.CSS(`[data-testid="org-switcher"] summary`)))
+	tb.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="org-option"][data-org-id=%q]`, orgB))))
+	if got := tb.text(testID("alert-success")); got != "Switched to Zeta Labs." {
+		t.Errorf("flash = %q", got)
+	}
+	if got := tb.text(testID("plan-name")); got != "Starter" {
+		t.Errorf("plan after switching = %q", got)
+	}
+	if got := tb.text(testID("org-name")); got != "Zeta Labs" {
+		t.Errorf("org after switching = %q", got)
+	}
+	_ = orgA
+}

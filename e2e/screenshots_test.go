@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
 )
 
@@ -46,7 +47,12 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := newApp(t)
-	if _, err := demo.Seed(context.Background(), a.DB, time.Now(), 90); err != nil {
+	seeded, err := demo.Seed(context.Background(), a.DB, time.Now(), 90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The admin is in a second organization too, so the org switcher shows.
+	if _, err := a.Svc.CreateOrg(context.Background(), billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, seeded.AdminID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -70,6 +76,7 @@ func TestScreenshots(t *testing.T) {
 		}
 		tb.captureDark(dir, "admin", billingScreens[0])
 		tb.captureOpenNav(dir, "admin")
+		tb.captureOrgMenu(dir, "admin")
 	})
 	t.Run("member", func(t *testing.T) {
 		t.Parallel()
@@ -147,4 +154,13 @@ func (tb *tab) shoot(path string, full bool) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}
+}
+
+// captureOrgMenu writes the desktop top bar with the org switcher open.
+func (tb *tab) captureOrgMenu(dir, who string) {
+	tb.t.Helper()
+	tb.viewport(desktopWidth, 900, false)
+	tb.checkPage(billingScreens[0])
+	tb.do(chromedp.Click(chromedp.CSS(`[data-testid="org-switcher"] summary`)), chromedp.WaitVisible(testID("org-option")))
+	tb.shoot(filepath.Join(dir, who+"-org-switcher-desktop.png"), false)
 }

@@ -63,9 +63,12 @@ func (h *Pages) Login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	org := ""
-	if len(ms) > 0 {
-		org = ms[0].OrgID
+	// Open the org last used on this browser if the user is still in it, else their first.
+	org, last := "", h.sessions.lastOrg(c)
+	for i, m := range ms {
+		if i == 0 || m.OrgID == last {
+			org = m.OrgID
+		}
 	}
 	h.sessions.Login(c, user.ID, org)
 	return redirect(c, orDefault(v.Next, "/settings/billing"))
@@ -111,6 +114,7 @@ func (h *Pages) Signup(c echo.Context) error {
 		return h.signupForm(c, status, v)
 	}
 	h.sessions.Login(c, user.ID, org)
+	h.sessions.rememberOrg(c, org)
 	h.sessions.addFlash(c, "1", welcomeKey)
 	return redirect(c, "/settings/billing")
 }
@@ -147,6 +151,7 @@ func (h *Pages) SwitchOrg(c echo.Context) error {
 		return err
 	}
 	h.sessions.SetOrg(c, m.OrgID)
+	h.sessions.rememberOrg(c, m.OrgID)
 	h.sessions.Flash(c, "Switched to "+m.OrgName+".")
 	return redirect(c, orDefault(safeNext(c.FormValue("next")), "/settings/billing"))
 }

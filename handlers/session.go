@@ -164,6 +164,24 @@ func (s *Sessions) popFlashes(c echo.Context, key string) []string {
 	return out
 }
 
+// lastOrgCookie remembers the organization last used on this browser, so that signing in again
+// opens it. It only names an org id (not a secret); the membership is checked before use.
+const lastOrgCookie = "lux_last_org"
+
+// rememberOrg keeps org as the one to open at the next sign-in on this browser.
+func (s *Sessions) rememberOrg(c echo.Context, orgID string) {
+	c.SetCookie(&http.Cookie{Name: lastOrgCookie, Value: orgID, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: s.store.Options.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// lastOrg is the organization last used on this browser, or "".
+func (s *Sessions) lastOrg(c echo.Context) string {
+	if ck, err := c.Cookie(lastOrgCookie); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
 const sessionSaveKey = "lux.session.save"
 
 // save writes the session cookie once, just before the response's headers go out, however

@@ -403,3 +403,26 @@ func TestStatic_AssetsAreServedAndCacheable(t *testing.T) {
 		t.Errorf("security headers: CSP %q XFO %q", csp, p.Header.Get("X-Frame-Options"))
 	}
 }
+
+func TestLogin_OpensTheOrgLastUsed(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b, _ := s.signedUp("ada@example.com", "Alpha Org")
+	u, _ := s.svc.FindUserByEmail(bg, "ada@example.com")
+	orgB, err := s.svc.CreateOrg(bg, billing.NewOrg{Name: "Bravo Org"}, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.post("/settings/billing", "/settings/org", url.Values{"org_id": {orgB}})
+	b.post("/settings/billing", "/logout", nil)
+	b.login("ada@example.com", "correct horse")
+	if got := b.get("/settings/billing").text(`[data-testid="org-name"]`); got != "Bravo Org" {
+		t.Errorf("after signing in again: org %q, want the last used", got)
+	}
+	// Another browser opens the user's first org.
+	other := s.browser()
+	other.login("ada@example.com", "correct horse")
+	if got := other.get("/settings/billing").text(`[data-testid="org-name"]`); got != "Alpha Org" {
+		t.Errorf("new browser: org %q", got)
+	}
+}
