@@ -28,7 +28,7 @@ func render(t *testing.T, c templ.Component) *goquery.Document {
 }
 
 func text(doc *goquery.Document, testID string) string {
-	return strings.Join(strings.Fields(doc.Find(`[data-testid="` + testID + `"]`).First().Text()), " ")
+	return strings.Join(strings.Fields(doc.Find(`[data-testid="`+testID+`"]`).First().Text()), " ")
 }
 
 func mc(n int64) *billing.Millicredits {
