@@ -201,6 +201,12 @@ func TestCSRF_FormsWithoutTheTokenAreRefused(t *testing.T) {
 	// A cross-site post from a browser is refused whatever it carries.
 	p = b.post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}}, "Sec-Fetch-Site", "cross-site")
 	wantStatus(t, p, http.StatusForbidden)
+	if got := p.text(`[data-testid="error-message"]`); !strings.Contains(got, "came from another site") {
+		t.Errorf("cross-site message = %q", got)
+	}
+	// A huge form is refused before it is read.
+	p = b.post("/login", "/login", url.Values{"email": {strings.Repeat("a", 100<<10)}})
+	wantStatus(t, p, http.StatusRequestEntityTooLarge)
 	// The header htmx sends is accepted in place of the field.
 	token, _ := b.get("/login").Doc.Find(`input[name="_csrf"]`).Attr("value")
 	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/login", strings.NewReader("email=ada%40example.com&password=correct+horse"))

@@ -38,9 +38,32 @@ func csrf(secure bool) echo.MiddlewareFunc {
 		CookieHTTPOnly: true,
 		CookieSecure:   secure,
 		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return billing.Errorf(billing.EFORBIDDEN, "this form has expired or came from another site. Reload the page and try again")
+		// A same-site request (another subdomain) falls back to the token; a cross-site one is
+		// refused outright.
+		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
+			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
+				return false, errCrossSite
+			}
+			return false, nil
 		},
+		ErrorHandler: func(err error, c echo.Context) error { return errFormExpired },
+	})
+}
+
+var (
+	errFormExpired = billing.Errorf(billing.EFORBIDDEN, "this form has expired or came from another site. Reload the page and try again")
+	errCrossSite   = billing.Errorf(billing.EFORBIDDEN, "this request came from another site, so it was refused. Open Lux Billing directly and try again")
+)
+
+// maxFormBytes bounds the body of a browser request; the API and webhooks have their own
+// limits.
+const maxFormBytes = "64K"
+
+// formLimit refuses page requests with bodies over maxFormBytes (413).
+func formLimit() echo.MiddlewareFunc {
+	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Skipper: func(c echo.Context) bool { return machinePath(c.Request().URL.Path) },
+		Limit:   maxFormBytes,
 	})
 }
 

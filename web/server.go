@@ -48,6 +48,7 @@ func New(cfg Config, svc *billing.Service, log *slog.Logger) *Server {
 	e.Use(s.logRequests)
 	e.Use(metricsMiddleware)
 	e.Use(securityHeaders(secure))
+	e.Use(formLimit())
 	e.Use(csrf(secure))
 	s.routes()
 	return s
