@@ -18,6 +18,13 @@ import (
 const CSRFContextKey = "csrf"
 
 // Pages serves the Settings → Billing pages and signing in and out.
+//
+// A page handler is registered under the /settings group in web/routes.go (RequireSession, and
+// RequireAdmin for admin pages), reads the org from viewer(c).Membership (never from the URL),
+// calls billing, and renders a views component whose view struct embeds
+// h.shell(c, views.NavX, "Title"); the component wraps its content in @App(v.Shell). Fragments
+// for htmx are rendered when isHTMX(c). Errors are returned: web/ turns them into an error page
+// or an inline alert.
 type Pages struct {
 	billing  *billing.Service
 	sessions *Sessions

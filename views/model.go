@@ -161,7 +161,7 @@ type ErrorPage struct {
 	Status    int
 	Title     string
 	Message   string
-	RequestID string
+	RequestID string // the X-Request-Id of the failed request (internal errors' messages name it)
 	Shell     *Shell // nil when nobody is signed in: the page has no nav
 	CSRF      string
 	SignedIn  bool // a session exists (offer to log out) even without a shell
