@@ -353,7 +353,8 @@ func (p *profileResult) markdown() string {
 		if plan > 0 {
 			w("and %.3f ms of planning per request (lib/pq plans every statement with parameters again).\n", plan)
 		} else {
-			w("per request (planning time not tracked: set `pg_stat_statements.track_planning = on` to see it).\n")
+			w("per request, and no planning recorded (prepared statements reuse their plans; planning is only\n")
+			w("recorded with `pg_stat_statements.track_planning = on`).\n")
 		}
 		w("A COMMIT's wait for its WAL flush is not part of its execution time here.\n\n")
 		w("| statement | per request | mean exec ms | mean plan ms | rows |\n|---|---:|---:|---:|---:|\n")

@@ -96,6 +96,13 @@ func (r *report) markdown() string {
 
 	w("| events / request | clients | orgs | requests | events/s | p50 ms | p99 ms | errors | CPU ms per 1,000 events: server · PostgreSQL · load generator · other |\n")
 	w("|---:|---:|---|---:|---:|---:|---:|---:|---|\n")
+	var wall, other time.Duration
+	for _, a := range r.api {
+		if a.CPU.OK {
+			wall += a.CPU.Wall
+			other += a.CPU.Other
+		}
+	}
 	for _, a := range r.api {
 		cpu := "n/a"
 		if a.CPU.OK {
@@ -104,6 +111,11 @@ func (r *report) markdown() string {
 		}
 		w("| %d | %d | %s | %s | **%s** | %.2f | %.2f | %d | %s |\n", a.Batch, a.Clients, a.cell.orgs(a.Orgs), commas(float64(a.Requests)),
 			commas(a.EventsPerSec()), ms(a.Lat.P50), ms(a.Lat.P99), a.Errors, cpu)
+	}
+	if wall > 0 {
+		w("\nDuring the cells, work other than the load generator, the server and its PostgreSQL backends (other\n")
+		w("databases' backends, PostgreSQL's WAL writer, anything else on the machine) used %.0f%% of the machine's\n", 100*float64(other)/float64(wall)/float64(m.NumCPU))
+		w("CPU time.\n")
 	}
 	w("\n")
 
@@ -139,7 +151,11 @@ func (r *report) markdown() string {
 				pgb = commas(p.TxPerSec()) + " | "
 			}
 		}
-		w("| %d | %s | %s | %s | %.2f | %.2f | %s%s | **%.2f** |\n", x.Clients, x.cell.orgs(x.Orgs), commas(float64(x.Tx)), commas(x.TxPerSec()),
+		txs := commas(float64(x.Tx))
+		if x.Tx < a.Requests {
+			txs += " (time bound)"
+		}
+		w("| %d | %s | %s | %s | %.2f | %.2f | %s%s | **%.2f** |\n", x.Clients, x.cell.orgs(x.Orgs), txs, commas(x.TxPerSec()),
 			ms(x.Lat.P50), ms(x.Lat.P99), pgb, commas(a.EventsPerSec()), ratio)
 	}
 	w("\n")

@@ -119,7 +119,31 @@ func (cc *countingConn) PrepareContext(ctx context.Context, query string) (drive
 	t := time.Now()
 	st, err := cc.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	cc.c.add("PREPARE "+query, time.Since(t))
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, query: query, c: cc.c}, nil
+}
+
+// countingStmt times the executions of a prepared statement under its query text.
+type countingStmt struct {
+	driver.Stmt
+	query string
+	c     *sqlCounter
+}
+
+func (st *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	t := time.Now()
+	rows, err := st.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	st.c.add(st.query, time.Since(t))
+	return rows, err
+}
+
+func (st *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	t := time.Now()
+	res, err := st.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	st.c.add(st.query, time.Since(t))
+	return res, err
 }
 
 func (cc *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
