@@ -173,6 +173,15 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 		}
 	}
 	set(now)
+	// Limits make the overview's meters meaningful: the org has headroom; the developer, who
+	// runs the busiest flows, is well on the way to their own limit.
+	orgLimit, devLimit := billing.Credits(150000), billing.Credits(80000)
+	if err := svc.SetMonthlyLimit(ctx, org, &orgLimit); err != nil {
+		return nil, err
+	}
+	if err := svc.SetMemberLimit(ctx, org, users[1], &devLimit); err != nil {
+		return nil, err
+	}
 	key, _, err := svc.CreateAPIKey(ctx, org, admin.ID, "Demo key")
 	if err != nil {
 		return nil, err
