@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 //go:embed report.sql
@@ -21,6 +22,8 @@ type reportQueries struct {
 	selectOrgZone          string `query:"select-org-zone"`
 	selectReport           string `query:"select-report"`
 	selectReportCells      string `query:"select-report-cells"`
+	selectFlowNames        string `query:"select-flow-names"`
+	selectUserNames        string `query:"select-user-names"`
 	selectFlowExecutions   string `query:"select-flow-executions"`
 	selectExecutionsUsage  string `query:"select-executions-usage"`
 	selectExecutionEvents  string `query:"select-execution-events"`
@@ -30,6 +33,7 @@ type reportQueries struct {
 	lockAccountRow         string `query:"lock-account-row"`
 	checkTimezone          string `query:"check-timezone"`
 	updateOrgTimezone      string `query:"update-org-timezone"`
+	setRebuildMemory       string `query:"set-rebuild-memory"`
 	deleteUsageDaily       string `query:"delete-usage-daily"`
 	rebuildUsageDaily      string `query:"rebuild-usage-daily"`
 	countUsageEntries      string `query:"count-usage-entries"`
@@ -245,35 +249,20 @@ func newReportParams(orgID string, q ReportQuery) reportParams {
 		Flow: q.FlowID, User: q.UserID, Type: q.Type, Top: q.TopFlows}
 }
 
-// reportCell is one row of select-report: a cell, a group's total and label (Kind "group") or
-// a top flow (Kind "flow").
+// reportCell is one row of select-report: a cell (Kind "cell") or a flow's total over the
+// range (Kind "flow"), or of select-report-cells (with its Label).
 type reportCell struct {
-	Kind     string       `db:"kind"`
-	Top      int          `db:"top"`
-	Bucket   Date         `db:"bucket"`
-	Key      string       `db:"key"`
-	Label    string       `db:"label"`
-	Detail   string       `db:"detail"`
-	Credits  Millicredits `db:"credits_mc"`
-	Quantity int64        `db:"quantity"`
-	Events   int64        `db:"events"`
-}
-
-// scan reads a row of select-report or select-report-cells (same columns, same order).
-func (c *reportCell) scan(rows *sqlx.Rows) error {
-	return rows.Scan(&c.Kind, &c.Bucket, &c.Key, &c.Label, &c.Detail, &c.Top, &c.Credits, &c.Quantity, &c.Events)
+	Kind     string
+	Bucket   Date
+	Key      string
+	Label    string
+	Credits  Millicredits
+	Quantity int64
+	Events   int64
 }
 
 func (c *reportCell) sum() UsageSum {
 	return UsageSum{Credits: c.Credits, Quantity: c.Quantity, Events: c.Events}
-}
-
-// label finishes a cell's label: type labels are known to the code, not the database.
-func (c *reportCell) label(g GroupBy) string {
-	if g == GroupByType {
-		return TypeLabel(c.Key)
-	}
-	return c.Label
 }
 
 // orgZone is the organization's time zone and cycle anchor.
@@ -294,9 +283,9 @@ func (s *Service) orgZone(ctx context.Context, orgID string) (*orgZone, *time.Lo
 // included) in buckets of q.Interval, split by q.GroupBy, with totals per group, per bucket and
 // overall, and the top flows. It reads only the daily rollup, so its cost depends on the number
 // of days, flows, members and types, not on the number of events: one read of the rollup rows
-// in the range serves the cells and the top flows. Groups are ordered by credits,
-// most first (then by key); a group appears when it has usage in the range. An invalid query
-// is EINVALID; an unknown organization ENOTFOUND.
+// in the range serves the cells and the top flows. Groups are ordered by credits, most first
+// (then by key); a group appears when it has usage in the range. An invalid query is EINVALID;
+// an unknown organization ENOTFOUND.
 func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) (*Report, error) {
 	q, err := q.Normalize()
 	if err != nil {
@@ -307,9 +296,19 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		return nil, err
 	}
 	r := &Report{Query: q, Timezone: z.Timezone, Buckets: reportBuckets(q)}
-	index := make(map[Date]int, len(r.Buckets))
-	for i, b := range r.Buckets {
-		index[b.Start] = i
+	first := r.Buckets[0].Start
+	// Buckets are found by position: days since the first bucket's start, over its width.
+	position := func(d Date) (int, bool) {
+		var i int
+		switch q.Interval {
+		case IntervalDay:
+			i = first.DaysUntil(d)
+		case IntervalWeek:
+			i = first.DaysUntil(d) / 7
+		default:
+			i = (d.Year()-first.Year())*12 + int(d.Month()-first.Month())
+		}
+		return i, i >= 0 && i < len(r.Buckets) && r.Buckets[i].Start == d
 	}
 	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReport, newReportParams(orgID, q))
 	if err != nil {
@@ -317,48 +316,40 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 	}
 	defer rows.Close()
 	groups := map[string]*ReportGroup{}
-	group := func(key string) *ReportGroup {
-		g := groups[key]
-		if g == nil {
-			g = &ReportGroup{Key: key, Label: key, Series: make([]UsageSum, len(r.Buckets))}
-			groups[key] = g
-		}
-		return g
-	}
-	var top []reportCell
+	var flows []FlowTotal
 	for rows.Next() {
 		var c reportCell
-		if err := c.scan(rows); err != nil {
+		var bucket *time.Time
+		if err := rows.Scan(&c.Kind, &bucket, &c.Key, &c.Credits, &c.Quantity, &c.Events); err != nil {
 			return nil, fmt.Errorf("billing: usage report: %w", err)
 		}
-		switch c.Kind {
-		case "flow":
-			top = append(top, c)
-		case "group":
-			g := group(c.Key)
-			g.Label, g.Detail = c.label(q.GroupBy), c.Detail
-		default:
-			i, ok := index[c.Bucket]
-			if !ok {
-				return nil, fmt.Errorf("billing: usage report: bucket %s outside the range", c.Bucket)
-			}
-			v := c.sum()
-			g := group(c.Key)
-			g.Series[i].add(v)
-			g.Total.add(v)
-			r.Buckets[i].Total.add(v)
-			r.Total.add(v)
+		if c.Kind == "flow" {
+			flows = append(flows, FlowTotal{FlowID: c.Key, Name: c.Key, UsageSum: c.sum()})
+			continue
 		}
+		if bucket == nil {
+			return nil, fmt.Errorf("billing: usage report: a cell without a bucket")
+		}
+		i, ok := position(NewDate(bucket.Year(), bucket.Month(), bucket.Day()))
+		if !ok {
+			return nil, fmt.Errorf("billing: usage report: bucket %s outside the range", bucket.Format(time.DateOnly))
+		}
+		g := groups[c.Key]
+		if g == nil {
+			g = &ReportGroup{Key: c.Key, Label: c.Key, Series: make([]UsageSum, len(r.Buckets))}
+			groups[c.Key] = g
+		}
+		v := c.sum()
+		g.Series[i].add(v)
+		g.Total.add(v)
+		r.Buckets[i].Total.add(v)
+		r.Total.add(v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("billing: usage report: %w", err)
 	}
 	rows.Close()
-	sort.Slice(top, func(i, j int) bool { return top[i].Top < top[j].Top })
-	r.TopFlows = make([]FlowTotal, len(top))
-	for i, c := range top {
-		r.TopFlows[i] = FlowTotal{FlowID: c.Key, Name: c.Label, UsageSum: c.sum()}
-	}
+
 	r.Groups = make([]ReportGroup, 0, len(groups))
 	for _, g := range groups {
 		r.Groups = append(r.Groups, *g)
@@ -370,7 +361,99 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		}
 		return a.Key < b.Key
 	})
+	sort.Slice(flows, func(i, j int) bool {
+		if flows[i].Credits != flows[j].Credits {
+			return flows[i].Credits > flows[j].Credits
+		}
+		return flows[i].FlowID < flows[j].FlowID
+	})
+	r.TopFlows = flows[:min(len(flows), q.TopFlows)]
+	if r.TopFlows == nil {
+		r.TopFlows = []FlowTotal{}
+	}
+	if err := s.labelReport(ctx, orgID, r); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// labelReport names the report's groups and top flows: type labels from the code, flow names
+// (else the id) and member names (else the email) from the database, in one keyed read each.
+func (s *Service) labelReport(ctx context.Context, orgID string, r *Report) error {
+	var flowIDs []string
+	for _, f := range r.TopFlows {
+		flowIDs = append(flowIDs, f.FlowID)
+	}
+	switch r.Query.GroupBy {
+	case GroupByType:
+		for i := range r.Groups {
+			r.Groups[i].Label = TypeLabel(r.Groups[i].Key)
+		}
+	case GroupByFlow:
+		for _, g := range r.Groups {
+			flowIDs = append(flowIDs, g.Key)
+		}
+	case GroupByUser:
+		ids := make([]string, len(r.Groups))
+		for i, g := range r.Groups {
+			ids[i] = g.Key
+		}
+		var users []struct {
+			ID    string `db:"id"`
+			Name  string `db:"name"`
+			Email string `db:"email"`
+		}
+		if len(ids) > 0 {
+			if err := s.db.SelectContext(ctx, &users, reportQ.selectUserNames, pq.Array(ids)); err != nil {
+				return fmt.Errorf("billing: user names: %w", err)
+			}
+		}
+		byID := make(map[string]int, len(users))
+		for i, u := range users {
+			byID[u.ID] = i
+		}
+		for i := range r.Groups {
+			g := &r.Groups[i]
+			if k, ok := byID[g.Key]; ok {
+				u := users[k]
+				switch {
+				case u.Name != "":
+					g.Label, g.Detail = u.Name, u.Email
+				case u.Email != "":
+					g.Label = u.Email
+				}
+			}
+		}
+	}
+	if len(flowIDs) == 0 {
+		return nil
+	}
+	var named []struct {
+		ID   string `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := s.db.SelectContext(ctx, &named, reportQ.selectFlowNames, orgID, pq.Array(flowIDs)); err != nil {
+		return fmt.Errorf("billing: flow names: %w", err)
+	}
+	names := make(map[string]string, len(named))
+	for _, f := range named {
+		if f.Name != "" {
+			names[f.ID] = f.Name
+		}
+	}
+	for i := range r.TopFlows {
+		if n, ok := names[r.TopFlows[i].FlowID]; ok {
+			r.TopFlows[i].Name = n
+		}
+	}
+	if r.Query.GroupBy == GroupByFlow {
+		for i := range r.Groups {
+			if n, ok := names[r.Groups[i].Key]; ok {
+				r.Groups[i].Label, r.Groups[i].Detail = n, r.Groups[i].Key
+			}
+		}
+	}
+	return nil
 }
 
 // reportBuckets lists every bucket of q's range, the edges clipped to the range.
@@ -419,10 +502,13 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	rec := make([]string, len(ReportCSVHeader))
 	for rows.Next() {
 		var c reportCell
-		if err := c.scan(rows); err != nil {
+		if err := rows.Scan(&c.Bucket, &c.Key, &c.Label, &c.Credits, &c.Quantity, &c.Events); err != nil {
 			return fmt.Errorf("billing: report csv: %w", err)
 		}
-		rec[0], rec[1], rec[2] = c.Bucket.String(), c.Key, c.label(q.GroupBy)
+		if q.GroupBy == GroupByType {
+			c.Label = TypeLabel(c.Key)
+		}
+		rec[0], rec[1], rec[2] = c.Bucket.String(), c.Key, c.Label
 		rec[3], rec[4], rec[5] = c.Credits.Decimal(), strconv.FormatInt(c.Quantity, 10), strconv.FormatInt(c.Events, 10)
 		if err := cw.Write(rec); err != nil {
 			return err

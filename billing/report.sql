@@ -8,12 +8,17 @@
 SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
 
 -- name: select-report
--- A report in one read of the daily rollup (a range of its primary key, org_id and day), three
+-- A report in one read of the daily rollup (a range of its primary key, org_id and day), two
 -- aggregates of the same rows. Rows of kind 'cell' are the report's cells, one per bucket and
--- group key, without labels; 'group' rows are each group's total with its label and detail;
--- 'flow' rows are the top flows (at most the top parameter), their rank in top. Unordered
--- (the caller places cells by bucket), so no sort of text keys is needed.
-WITH d AS (
+-- group key; rows of kind 'flow' are each flow's total over the range (bucket NULL), from which
+-- the caller picks the top flows. Unordered and unlabelled, so no text is sorted or joined.
+SELECT CASE WHEN GROUPING(flow_id) = 0 THEN 'flow' ELSE 'cell' END AS kind,
+       bucket,
+       CASE WHEN GROUPING(flow_id) = 0 THEN flow_id ELSE key END AS key,
+       CAST(sum(credits_mc) AS bigint) AS credits_mc,
+       CAST(sum(quantity) AS bigint) AS quantity,
+       CAST(sum(events) AS bigint) AS events
+FROM (
     SELECT CASE CAST(:interval AS text)
                WHEN 'week'  THEN CAST(date_trunc('week', CAST(day AS timestamp)) AS date)
                WHEN 'month' THEN CAST(date_trunc('month', CAST(day AS timestamp)) AS date)
@@ -31,41 +36,16 @@ WITH d AS (
       AND (CAST(:flow AS text) = '' OR flow_id = :flow)
       AND (CAST(:user AS text) = '' OR user_id = :user)
       AND (CAST(:type AS text) = '' OR type = :type)
-), agg AS MATERIALIZED (
-    SELECT CASE GROUPING(bucket, key, flow_id) WHEN 1 THEN 'cell' WHEN 5 THEN 'group' ELSE 'flow' END AS kind,
-           bucket,
-           CASE WHEN GROUPING(flow_id) = 0 THEN flow_id ELSE key END AS key,
-           CAST(sum(credits_mc) AS bigint) AS credits_mc,
-           CAST(sum(quantity) AS bigint) AS quantity,
-           CAST(sum(events) AS bigint) AS events
-    FROM d
-    GROUP BY GROUPING SETS ((bucket, key), (key), (flow_id))
-), top AS (
-    SELECT a.*, row_number() OVER (ORDER BY a.credits_mc DESC, a.key COLLATE "C") AS top
-    FROM agg a WHERE a.kind = 'flow'
-    ORDER BY a.credits_mc DESC, a.key COLLATE "C"
-    LIMIT :top
-), labelled AS (
-    SELECT a.*, 0 AS top FROM agg a WHERE a.kind = 'group'
-    UNION ALL
-    SELECT * FROM top
-)
-SELECT c.kind, c.bucket, c.key, '' AS label, '' AS detail, 0 AS top, c.credits_mc, c.quantity, c.events
-FROM agg c WHERE c.kind = 'cell'
-UNION ALL
-SELECT l.kind, l.bucket, l.key,
-       CASE WHEN l.kind = 'flow' OR CAST(:group_by AS text) = 'flow' THEN COALESCE(NULLIF(f.name, ''), l.key)
-            WHEN CAST(:group_by AS text) = 'user' THEN COALESCE(NULLIF(u.name, ''), u.email, l.key)
-            ELSE l.key
-       END,
-       CASE WHEN l.kind = 'flow' OR CAST(:group_by AS text) = 'flow' THEN CASE WHEN COALESCE(f.name, '') = '' THEN '' ELSE l.key END
-            WHEN CAST(:group_by AS text) = 'user' THEN CASE WHEN COALESCE(u.name, '') = '' THEN '' ELSE COALESCE(u.email, '') END
-            ELSE ''
-       END,
-       l.top, l.credits_mc, l.quantity, l.events
-FROM labelled l
-LEFT JOIN flows f ON (l.kind = 'flow' OR CAST(:group_by AS text) = 'flow') AND f.org_id = :org AND f.id = l.key
-LEFT JOIN users u ON l.kind = 'group' AND CAST(:group_by AS text) = 'user' AND u.id = l.key;
+) d
+GROUP BY GROUPING SETS ((bucket, key), (flow_id));
+
+-- name: select-flow-names
+-- Names of flows of org $1 among ids $2 (primary key of flows).
+SELECT id, name FROM flows WHERE org_id = $1 AND id = ANY($2::text[]);
+
+-- name: select-user-names
+-- Names and emails of users $1 (primary key of users).
+SELECT id, name, email FROM users WHERE id = ANY($1::text[]);
 
 -- name: select-report-cells
 -- The cells of a report with their labels, ordered by bucket then key (byte order), for the
@@ -92,13 +72,13 @@ WITH cells AS (
       AND (CAST(:type AS text) = '' OR type = :type)
     GROUP BY 1, 2
 )
-SELECT 'cell' AS kind, c.bucket, c.key,
+SELECT c.bucket, c.key,
        CASE CAST(:group_by AS text)
            WHEN 'flow' THEN COALESCE(NULLIF(f.name, ''), c.key)
            WHEN 'user' THEN COALESCE(NULLIF(u.name, ''), u.email, c.key)
            ELSE c.key
        END AS label,
-       '' AS detail, 0 AS top, c.credits_mc, c.quantity, c.events
+       c.credits_mc, c.quantity, c.events
 FROM cells c
 LEFT JOIN flows f ON CAST(:group_by AS text) = 'flow' AND f.org_id = :org AND f.id = c.key
 LEFT JOIN users u ON CAST(:group_by AS text) = 'user' AND u.id = c.key
@@ -163,6 +143,11 @@ SELECT CAST(now() AT TIME ZONE $1 AS text);
 
 -- name: update-org-timezone
 UPDATE orgs SET timezone = $2 WHERE id = $1;
+
+-- name: set-rebuild-memory
+-- A year of a busy org is a few hundred thousand groups: keep the rebuild's aggregate in
+-- memory instead of spilling it to disk (this transaction only).
+SET LOCAL work_mem = '128MB';
 
 -- name: delete-usage-daily
 DELETE FROM usage_daily WHERE org_id = $1;

@@ -127,6 +127,9 @@ func lockAccountRow(ctx context.Context, tx *sqlx.Tx, orgID string) error {
 
 // rebuildDaily replaces the organization's daily rollup with one computed from its events.
 func rebuildDaily(ctx context.Context, tx *sqlx.Tx, orgID, tz string) error {
+	if _, err := tx.ExecContext(ctx, reportQ.setRebuildMemory); err != nil {
+		return fmt.Errorf("billing: rebuild memory: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, reportQ.deleteUsageDaily, orgID); err != nil {
 		return fmt.Errorf("billing: clear usage rollup: %w", err)
 	}

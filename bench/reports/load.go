@@ -76,13 +76,10 @@ FROM usage_events WHERE org_id = $1 GROUP BY org_id, execution_id, type`
 	sqlUsageEntry   = `INSERT INTO ledger_entries (id, org_id, kind, amount_mc, unfunded_mc, memo, created_at) VALUES ($1, $2, 'usage', -$3::bigint, 0, $4, $5)`
 	sqlAllocation   = `INSERT INTO allocations (org_id, entry_id, grant_id, amount_mc, settled, created_at) VALUES ($1, $2, $3, $4, false, $5)`
 	sqlGrantDebit   = `UPDATE grants SET remaining_mc = remaining_mc - $2 WHERE id = $1`
-	sqlAccountDebit = `
-UPDATE accounts SET balance_mc = balance_mc - $2,
-       cycle_used_mc = cycle_used_mc + (SELECT COALESCE(sum(cost_mc), 0) FROM usage_events WHERE org_id = $1 AND received_at >= $3)
-WHERE org_id = $1`
-	sqlMemberUsage = `
+	sqlAccountDebit = `UPDATE accounts SET balance_mc = balance_mc - $2, cycle_used_mc = cycle_used_mc + $3 WHERE org_id = $1`
+	sqlMemberUsage  = `
 INSERT INTO member_cycle_usage (org_id, user_id, cycle_start, used_mc)
-SELECT org_id, user_id, $2, sum(cost_mc) FROM usage_events WHERE org_id = $1 AND received_at >= $2 GROUP BY org_id, user_id
+SELECT $1, u, $2, a FROM unnest($3::text[], $4::bigint[]) AS t(u, a)
 ON CONFLICT (org_id, user_id, cycle_start) DO UPDATE SET used_mc = member_cycle_usage.used_mc + EXCLUDED.used_mc`
 )
 
@@ -152,7 +149,8 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	}
 	env.busiestFlow = plans[0].id
 	clock.Store(now.UnixNano())
-	if _, err := svc.Credits(ctx, env.org); err != nil { // rolls a year of cycles over
+	cs, err := svc.Credits(ctx, env.org) // rolls a year of cycles over
+	if err != nil {
 		return nil, err
 	}
 	logf("organization %s with %d members and %d flows created", env.org, benchUsers, benchFlows)
@@ -163,7 +161,8 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 		return nil, err
 	}
 	start := time.Now()
-	total, err := copyEvents(ctx, db, svc, env.org, plans, totalWeight, entryID, now, n)
+	// The indexes of usage_events stay: ids are numbered per stream, so their entries append.
+	total, cycle, err := copyEvents(ctx, db, svc, env.org, plans, totalWeight, entryID, now, cs.CycleStart, n)
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +182,20 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	start = time.Now()
 	// A year of one org's executions is millions of groups: give the aggregate memory, as an
 	// operator running this by hand would.
-	if err := withoutIndexes(ctx, db, "execution_usage", func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, sqlExecutionUsage, env.org)
-		return err
+	if err := withoutIndexes(ctx, db, "execution_usage", func() error {
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // committed below
+		// A year of one org's executions is millions of groups: aggregate in memory.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '1GB'"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, sqlExecutionUsage, env.org); err != nil {
+			return err
+		}
+		return tx.Commit()
 	}); err != nil {
 		return nil, fmt.Errorf("execution_usage: %w", err)
 	}
@@ -216,13 +226,22 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	if err := tx.GetContext(ctx, &cycleStart, sqlLockAccount, env.org); err != nil {
 		return nil, err
 	}
+	if !cycleStart.Equal(cs.CycleStart) {
+		return nil, fmt.Errorf("the cycle moved during the load (%s → %s): run again", cs.CycleStart, cycleStart)
+	}
+	var cycleUsers []string
+	var cycleAmounts []int64
+	var cycleTotal billing.Millicredits
+	for u, a := range cycle {
+		cycleUsers, cycleAmounts, cycleTotal = append(cycleUsers, u), append(cycleAmounts, int64(a)), cycleTotal+a
+	}
 	steps = append(steps, struct {
 		sql  string
 		args []any
-	}{sqlAccountDebit, []any{env.org, int64(total), cycleStart}}, struct {
+	}{sqlAccountDebit, []any{env.org, int64(total), int64(cycleTotal)}}, struct {
 		sql  string
 		args []any
-	}{sqlMemberUsage, []any{env.org, cycleStart}})
+	}{sqlMemberUsage, []any{env.org, cycleStart, pq.Array(cycleUsers), pq.Array(cycleAmounts)}})
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s.sql, s.args...); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
@@ -261,44 +280,44 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	return env, nil
 }
 
-// withoutIndexes runs fn in a transaction with table's indexes (primary key included) dropped,
-// then builds them again from their catalogued definitions: a bulk insert then costs one sort
-// per index instead of millions of random index insertions. Aggregates and index builds get
-// 1 GB of memory, as an operator loading by hand would give them.
-func withoutIndexes(ctx context.Context, db *sqlx.DB, table string, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // committed below
-	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '1GB'; SET LOCAL maintenance_work_mem = '1GB'"); err != nil {
-		return err
-	}
+// withoutIndexes runs fn with table's indexes (primary key included) dropped, then builds them
+// again from their catalogued definitions: a bulk load then costs one sort per index instead
+// of millions of index insertions. Index builds get 1 GB of memory, as an operator loading by
+// hand would give them.
+func withoutIndexes(ctx context.Context, db *sqlx.DB, table string, fn func() error) error {
 	var cons []struct {
 		Name string `db:"conname"`
 		Def  string `db:"def"`
 	}
-	if err := tx.SelectContext(ctx, &cons, `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'u')`, table); err != nil {
+	if err := db.SelectContext(ctx, &cons, `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'u')`, table); err != nil {
 		return err
 	}
 	var idx []struct {
 		Name string `db:"indexname"`
 		Def  string `db:"indexdef"`
 	}
-	if err := tx.SelectContext(ctx, &idx, `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass)`, table); err != nil {
+	if err := db.SelectContext(ctx, &idx, `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass)`, table); err != nil {
 		return err
 	}
 	for _, c := range cons {
-		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+pq.QuoteIdentifier(table)+" DROP CONSTRAINT "+pq.QuoteIdentifier(c.Name)); err != nil {
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+pq.QuoteIdentifier(table)+" DROP CONSTRAINT "+pq.QuoteIdentifier(c.Name)); err != nil {
 			return err
 		}
 	}
 	for _, i := range idx {
-		if _, err := tx.ExecContext(ctx, "DROP INDEX "+pq.QuoteIdentifier(i.Name)); err != nil {
+		if _, err := db.ExecContext(ctx, "DROP INDEX "+pq.QuoteIdentifier(i.Name)); err != nil {
 			return err
 		}
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(); err != nil {
+		return err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // committed below
+	if _, err := tx.ExecContext(ctx, "SET LOCAL maintenance_work_mem = '1GB'"); err != nil {
 		return err
 	}
 	for _, c := range cons {
@@ -316,11 +335,12 @@ func withoutIndexes(ctx context.Context, db *sqlx.DB, table string, fn func(tx *
 
 // copyEvents generates n events of executions spread over the last benchDays days (weekdays
 // busier than weekends) and COPYs them into usage_events in copyStreams parallel streams. It
-// returns their total cost.
-func copyEvents(ctx context.Context, db *sqlx.DB, svc *billing.Service, org string, plans []flowPlan, totalWeight float64, entryID int64, now time.Time, n int) (billing.Millicredits, error) {
+// returns their total cost and each member's cost received since cycleStart (the cycle counters).
+func copyEvents(ctx context.Context, db *sqlx.DB, svc *billing.Service, org string, plans []flowPlan, totalWeight float64, entryID int64, now, cycleStart time.Time, n int) (billing.Millicredits, map[string]billing.Millicredits, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, copyStreams)
 	totals := make([]billing.Millicredits, copyStreams)
+	cycles := make([]map[string]billing.Millicredits, copyStreams)
 	hash := make([]byte, 32)
 	for s := range copyStreams {
 		wg.Add(1)
@@ -330,21 +350,26 @@ func copyEvents(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 			if s == copyStreams-1 {
 				share = n - share*(copyStreams-1)
 			}
-			totals[s], errs[s] = copyStream(ctx, db, svc, org, plans, totalWeight, entryID, now, s, share, hash)
+			cycles[s] = map[string]billing.Millicredits{}
+			totals[s], errs[s] = copyStream(ctx, db, svc, org, plans, totalWeight, entryID, now, cycleStart, cycles[s], s, share, hash)
 		}()
 	}
 	wg.Wait()
 	var total billing.Millicredits
+	cycle := map[string]billing.Millicredits{}
 	for s := range copyStreams {
 		if errs[s] != nil {
-			return 0, errs[s]
+			return 0, nil, errs[s]
 		}
 		total += totals[s]
+		for u, a := range cycles[s] {
+			cycle[u] += a
+		}
 	}
-	return total, nil
+	return total, cycle, nil
 }
 
-func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org string, plans []flowPlan, totalWeight float64, entryID int64, now time.Time, stream, n int, hash []byte) (billing.Millicredits, error) {
+func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org string, plans []flowPlan, totalWeight float64, entryID int64, now, cycleStart time.Time, cycle map[string]billing.Millicredits, stream, n int, hash []byte) (billing.Millicredits, error) {
 	r := rand.New(rand.NewPCG(uint64(stream)+1, 99))
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -392,6 +417,9 @@ func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 				}
 				cost := rate.Cost(qty)
 				total += cost
+				if !at.Add(time.Second).Before(cycleStart) { // received_at is a second later
+					cycle[user] += cost
+				}
 				if _, err := stmt.ExecContext(ctx, org, fmt.Sprintf("e%09d", evt), p.id, execID, user, k.typ, k.model, qty, int64(cost), at, at.Add(time.Second), entryID, hash); err != nil {
 					return 0, fmt.Errorf("copy: %w", err)
 				}
