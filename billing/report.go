@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -310,7 +311,11 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		}
 		return i, i >= 0 && i < len(r.Buckets) && r.Buckets[i].Start == d
 	}
-	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReport, newReportParams(orgID, q))
+	stmt, err := s.prepared(ctx, reportQ.selectReport)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryxContext(ctx, newReportParams(orgID, q))
 	if err != nil {
 		return nil, fmt.Errorf("billing: usage report: %w", err)
 	}
@@ -375,6 +380,33 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		return nil, err
 	}
 	return r, nil
+}
+
+// preparedStmts holds the report queries prepared on each database handle, so that dashboards
+// do not plan them on every request: PostgreSQL switches such a statement to a generic plan (a
+// range scan of usage_daily's primary key whatever the values) after a few executions.
+var preparedStmts sync.Map // preparedKey → *sqlx.NamedStmt
+
+type preparedKey struct {
+	db    *sqlx.DB
+	query string
+}
+
+// prepared returns query (with :name parameters) prepared on the service's database.
+func (s *Service) prepared(ctx context.Context, query string) (*sqlx.NamedStmt, error) {
+	k := preparedKey{s.db, query}
+	if st, ok := preparedStmts.Load(k); ok {
+		return st.(*sqlx.NamedStmt), nil
+	}
+	st, err := s.db.PrepareNamedContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("billing: prepare report query: %w", err)
+	}
+	if prev, loaded := preparedStmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sqlx.NamedStmt), nil
+	}
+	return st, nil
 }
 
 // labelReport names the report's groups and top flows: type labels from the code, flow names
@@ -490,7 +522,11 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	if _, _, err := s.orgZone(ctx, orgID); err != nil {
 		return err
 	}
-	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReportCells, newReportParams(orgID, q))
+	stmt, err := s.prepared(ctx, reportQ.selectReportCells)
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryxContext(ctx, newReportParams(orgID, q))
 	if err != nil {
 		return fmt.Errorf("billing: report csv: %w", err)
 	}

@@ -1,8 +1,9 @@
 -- Named queries of usage reports, the execution drill-down, the forecast and time zone
 -- changes (see report.go). Queries with :name parameters run through sqlx's named binding, so
--- they spell casts CAST(x AS t) and keep colons out of their comments. They are not prepared:
--- every execution is planned with its values, which folds the CASE on the grouping and the
--- empty-filter tests away.
+-- they spell casts CAST(x AS t) and keep colons out of their comments. The two report queries
+-- are prepared once per database handle: their generic plan is a range scan of usage_daily's
+-- primary key (org_id, day) that evaluates the grouping CASE and the optional filters per row,
+-- which costs less than planning them on every request.
 
 -- name: select-org-zone
 SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
