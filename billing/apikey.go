@@ -55,8 +55,9 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyIdent
 		return nil, Errorf(EUNAUTHORIZED, "send a valid API key as \"Authorization: Bearer lux_…\"")
 	}
 	hash := hashKey(secret)
-	if k, ok := s.keys.get(hash, s.now()); ok {
-		return k, nil
+	k0, ok, gen := s.keys.get(hash, s.now())
+	if ok {
+		return k0, nil
 	}
 	var k KeyIdentity
 	if err := s.stmts.get(ctx, nil, &k, q.selectAPIKey, hash); err != nil {
@@ -65,7 +66,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyIdent
 		}
 		return nil, fmt.Errorf("billing: find api key: %w", err)
 	}
-	s.keys.put(hash, &k, s.now())
+	s.keys.put(hash, &k, s.now(), gen)
 	return &k, nil
 }
 
@@ -88,6 +89,9 @@ func (s *Service) RevokeAPIKey(ctx context.Context, orgID string, id int64) erro
 type keyCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedKey
+	// gen counts clears: a look-up that read the key table before a clear must not put its
+	// (possibly revoked) result into the cache after it.
+	gen uint64
 }
 
 type cachedKey struct {
@@ -100,20 +104,25 @@ const (
 	keyCacheMax = 10000
 )
 
-func (c *keyCache) get(hash []byte, now time.Time) (*KeyIdentity, bool) {
+// get returns the cached identity for hash, if fresh, and the cache generation to pass to put.
+func (c *keyCache) get(hash []byte, now time.Time) (*KeyIdentity, bool, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[string(hash)]
 	if !ok || now.Sub(e.at) > keyCacheTTL || now.Before(e.at) {
-		return nil, false
+		return nil, false, c.gen
 	}
 	k := *e.id
-	return &k, true
+	return &k, true, c.gen
 }
 
-func (c *keyCache) put(hash []byte, id *KeyIdentity, now time.Time) {
+// put caches id unless the cache was cleared since generation gen was read.
+func (c *keyCache) put(hash []byte, id *KeyIdentity, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.entries == nil || len(c.entries) >= keyCacheMax {
 		c.entries = map[string]cachedKey{}
 	}
@@ -123,6 +132,7 @@ func (c *keyCache) put(hash []byte, id *KeyIdentity, now time.Time) {
 
 func (c *keyCache) clear() {
 	c.mu.Lock()
+	c.gen++
 	c.entries = nil
 	c.mu.Unlock()
 }

@@ -1,6 +1,9 @@
 package billing
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // Coalescing of concurrent usage batches (SPEC §13).
 //
@@ -70,14 +73,34 @@ func (c *coalescer) do(org string, job *usageJob, run func([]*usageJob)) jobResu
 	q.pending = q.pending[n:]
 	c.mu.Unlock()
 
-	run(group)
-
-	c.mu.Lock()
-	if len(q.pending) > 0 {
-		q.pending[0].done <- jobResult{lead: true}
-	} else {
-		delete(c.orgs, org)
-	}
-	c.mu.Unlock()
+	c.runGroup(org, q, group, run)
 	return <-job.done
+}
+
+// runGroup runs one group and then hands the lead on, even if run panics: the group's
+// unanswered jobs get an error and the queue behind them keeps moving; the panic goes on up to
+// the leader's caller (the server's recover middleware logs it).
+func (c *coalescer) runGroup(org string, q *orgQueue, group []*usageJob, run func([]*usageJob)) {
+	defer func() {
+		p := recover()
+		if p != nil {
+			for _, j := range group {
+				select { // answered jobs have a full buffer
+				case j.done <- jobResult{err: fmt.Errorf("billing: recording usage failed: %v", p)}:
+				default:
+				}
+			}
+		}
+		c.mu.Lock()
+		if len(q.pending) > 0 {
+			q.pending[0].done <- jobResult{lead: true}
+		} else {
+			delete(c.orgs, org)
+		}
+		c.mu.Unlock()
+		if p != nil {
+			panic(p)
+		}
+	}()
+	run(group)
 }

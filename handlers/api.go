@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -139,7 +140,11 @@ func (h *API) PostAuthorize(c echo.Context) error {
 
 // GetExecution returns one execution's credits by type and total: the seed's per-flow cost.
 func (h *API) GetExecution(c echo.Context) error {
-	ec, err := h.billing.ExecutionCost(c.Request().Context(), apiKey(c).OrgID, c.Param("id"))
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	ec, err := h.billing.ExecutionCost(c.Request().Context(), apiKey(c).OrgID, id)
 	if err != nil {
 		return err
 	}
@@ -249,4 +254,18 @@ type errorBody struct {
 // ErrorJSON is the body of every API error.
 func ErrorJSON(code, message string) any {
 	return map[string]errorBody{"error": {Code: code, Message: message}}
+}
+
+// pathParam returns the unescaped value of a path parameter. Echo routes on the escaped path
+// when it holds escapes (an id with "/" arrives as %2F), and then leaves the parameter escaped.
+func pathParam(c echo.Context, name string) (string, error) {
+	v := c.Param(name)
+	if c.Request().URL.RawPath == "" {
+		return v, nil
+	}
+	u, err := url.PathUnescape(v)
+	if err != nil {
+		return "", invalid("the %s in the path is not validly escaped", name)
+	}
+	return u, nil
 }
