@@ -2,25 +2,32 @@ package billing
 
 import (
 	"fmt"
+	"hash/fnv"
 	"sync"
 )
 
 // Coalescing of concurrent usage batches (SPEC §13).
 //
-// Every batch of an organization must take that org's account lock and commit; one commit costs
-// a disk flush. Batches that arrive while a transaction of the same org is in flight queue, and
-// the next transaction records them all: one lock, one set of writes and one flush answer many
-// requests. The caller's own goroutine does the work (the first to arrive leads; when its
-// transaction is done it hands the lead to the oldest waiting request), so there is no
-// background worker to start, stop or leak.
+// Every batch must take its org's account lock and commit, and a commit costs a disk flush and
+// a handful of round trips. Batches that arrive while a transaction is in flight queue, and the
+// next transaction records them all — of one org or of many (ingest.go): one set of statements
+// and one flush answer many requests. Organizations are spread over a few lanes by a hash of
+// their id, so a lane's transactions never contend with each other and the lanes run in
+// parallel; an org always uses the same lane, so its batches keep their order.
+//
+// The caller's own goroutine does the work: the first to arrive in an idle lane leads; when its
+// transaction is done it hands the lead to the oldest waiting request. There is no background
+// worker to start, stop or leak.
 
 const (
-	maxCoalescedJobs   = 128   // batches in one transaction
+	coalesceLanes      = 4     // transactions in flight at once per server
+	maxCoalescedJobs   = 256   // batches in one transaction
 	maxCoalescedEvents = 10000 // events in one transaction
 )
 
 // usageJob is one RecordUsage call waiting to be recorded.
 type usageJob struct {
+	org    string
 	priced []pricedEvent
 	first  map[string]int // event id → index of its first occurrence in priced
 	done   chan jobResult // receives exactly one result, or first the lead
@@ -29,33 +36,32 @@ type usageJob struct {
 type jobResult struct {
 	res  *UsageResult
 	err  error
-	lead bool // the receiver now leads its org's queue
+	lead bool // the receiver now leads its lane
 }
 
-// coalescer queues usage jobs per organization.
+// coalescer queues usage jobs in lanes.
 type coalescer struct {
-	mu   sync.Mutex
-	orgs map[string]*orgQueue
+	lanes [coalesceLanes]lane
 }
 
-type orgQueue struct {
+type lane struct {
+	mu      sync.Mutex
+	busy    bool
 	pending []*usageJob
 }
 
-// do queues job for org and returns its result. run records a group of jobs and sends each
-// its result; it is called by one goroutine at a time per org.
-func (c *coalescer) do(org string, job *usageJob, run func([]*usageJob)) jobResult {
-	c.mu.Lock()
-	if c.orgs == nil {
-		c.orgs = map[string]*orgQueue{}
-	}
-	q, busy := c.orgs[org]
-	if !busy {
-		q = &orgQueue{}
-		c.orgs[org] = q
-	}
-	q.pending = append(q.pending, job)
-	c.mu.Unlock()
+// do queues job and returns its result. run records a group of jobs and sends each its result;
+// it is called by one goroutine at a time per lane.
+func (c *coalescer) do(job *usageJob, run func([]*usageJob)) jobResult {
+	h := fnv.New32a()
+	h.Write([]byte(job.org))
+	l := &c.lanes[h.Sum32()%coalesceLanes]
+
+	l.mu.Lock()
+	l.pending = append(l.pending, job)
+	busy := l.busy
+	l.busy = true
+	l.mu.Unlock()
 	if busy {
 		r := <-job.done
 		if !r.lead {
@@ -63,24 +69,24 @@ func (c *coalescer) do(org string, job *usageJob, run func([]*usageJob)) jobResu
 		}
 	}
 	// Leading: job is the oldest pending one. Take it and those queued behind it.
-	c.mu.Lock()
+	l.mu.Lock()
 	n, events := 0, 0
-	for n < len(q.pending) && n < maxCoalescedJobs && (n == 0 || events+len(q.pending[n].priced) <= maxCoalescedEvents) {
-		events += len(q.pending[n].priced)
+	for n < len(l.pending) && n < maxCoalescedJobs && (n == 0 || events+len(l.pending[n].priced) <= maxCoalescedEvents) {
+		events += len(l.pending[n].priced)
 		n++
 	}
-	group := append([]*usageJob(nil), q.pending[:n]...)
-	q.pending = q.pending[n:]
-	c.mu.Unlock()
+	group := append([]*usageJob(nil), l.pending[:n]...)
+	l.pending = l.pending[n:]
+	l.mu.Unlock()
 
-	c.runGroup(org, q, group, run)
+	l.runGroup(group, run)
 	return <-job.done
 }
 
 // runGroup runs one group and then hands the lead on, even if run panics: the group's
 // unanswered jobs get an error and the queue behind them keeps moving; the panic goes on up to
 // the leader's caller (the server's recover middleware logs it).
-func (c *coalescer) runGroup(org string, q *orgQueue, group []*usageJob, run func([]*usageJob)) {
+func (l *lane) runGroup(group []*usageJob, run func([]*usageJob)) {
 	defer func() {
 		p := recover()
 		if p != nil {
@@ -91,13 +97,13 @@ func (c *coalescer) runGroup(org string, q *orgQueue, group []*usageJob, run fun
 				}
 			}
 		}
-		c.mu.Lock()
-		if len(q.pending) > 0 {
-			q.pending[0].done <- jobResult{lead: true}
+		l.mu.Lock()
+		if len(l.pending) > 0 {
+			l.pending[0].done <- jobResult{lead: true}
 		} else {
-			delete(c.orgs, org)
+			l.busy = false
 		}
-		c.mu.Unlock()
+		l.mu.Unlock()
 		if p != nil {
 			panic(p)
 		}

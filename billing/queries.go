@@ -14,8 +14,6 @@ var queriesSQL string
 // queries holds the named statements of queries.sql; each field's tag names its query.
 type queries struct {
 	selectRateCard        string `query:"select-rate-card"`
-	insertUsageEvents     string `query:"insert-usage-events"`
-	selectRecordedEvents  string `query:"select-recorded-events"`
 	lockAccount           string `query:"lock-account"`
 	selectAccount         string `query:"select-account"`
 	selectLiveGrants      string `query:"select-live-grants"`
@@ -44,7 +42,6 @@ type queries struct {
 	selectPlans           string `query:"select-plans"`
 	selectPlan            string `query:"select-plan"`
 	upsertFlow            string `query:"upsert-flow"`
-	writeUsage            string `query:"write-usage"`
 	countOrgs             string `query:"count-orgs"`
 }
 
