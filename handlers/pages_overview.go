@@ -33,6 +33,10 @@ func (h *Pages) Overview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	forecast, err := h.billing.Forecast(ctx, org)
+	if err != nil {
+		return err
+	}
 	var admins []billing.Contact
 	if !v.Membership.IsAdmin() && (cs.Paused || member.Paused()) {
 		// A member cannot resume flows: the banner names whom to ask.
@@ -46,6 +50,7 @@ func (h *Pages) Overview(c echo.Context) error {
 		Loc:      location(cs.Timezone),
 		Credits:  cs,
 		Member:   member,
+		Forecast: forecast,
 		Admins:   admins,
 		Usage:    usage,
 		Credited: credited,

@@ -1,20 +1,210 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/views"
 )
 
-// Usage is a placeholder for GET /settings/billing/usage; it is replaced by the usage report.
+// The usage pages: the report (/settings/billing/usage) with its CSV, and the drill-down from a
+// flow to its executions and from an execution to its events (usage_page_drill.go). Members and
+// admins see the same pages: it is their organization's usage.
+
+// rangeCustom is the range of a usage view that gives its own from and to dates.
+const rangeCustom = "custom"
+
+// defaultRange is the range of a usage view whose query string names none.
+const defaultRange = billing.RangeLast30Days
+
+// Usage is the usage report of the current organization (GET /settings/billing/usage): a
+// stacked chart and a table of credits per period and group, totals, top flows and the
+// forecast. The query string holds the whole view (see usageView), so the URL can be shared;
+// htmx requests from the filter form get the #usage-view fragment only. A query that cannot be
+// used is shown inline with status 400, with the form keeping what was typed.
 func (h *Pages) Usage(c echo.Context) error {
-	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
-		Shell:    h.shell(c, views.NavUsage, "Usage"),
-		Heading:  "Usage",
-		Subtitle: "Where your credits go: by day, flow, integration and member.",
-		Icon:     "chart",
-		Lead:     "Usage charts and tables are almost here. The overview shows this cycle's total and the latest usage.",
-	}))
+	ctx := c.Request().Context()
+	org := viewer(c).Membership.OrgID
+	v := views.Usage{Shell: h.shell(c, views.NavUsage, "Usage"), Now: h.billing.Now()}
+	status := http.StatusOK
+	filters, q, err := h.usageView(ctx, org, c.QueryParams())
+	v.Filters = filters
+	if err == nil {
+		v.Report, err = h.billing.UsageReport(ctx, org, q)
+	}
+	if err != nil {
+		if status, v.Error, err = inlineError(err); err != nil {
+			return err
+		}
+	}
+	v.Units = map[string]string{}
+	for _, r := range h.billing.Rates().Current(v.Now) {
+		v.Units[r.Type] = r.Unit
+	}
+	if v.Report != nil {
+		v.Loc = location(v.Report.Timezone)
+		if v.Report.Total.Events == 0 {
+			recent, err := h.billing.RecentActivity(ctx, org, billing.ActivityUsage, 1)
+			if err != nil {
+				return err
+			}
+			v.NeverUsed = len(recent) == 0
+		}
+	}
+	if v.Forecast, err = h.billing.Forecast(ctx, org); err != nil {
+		return err
+	}
+	if v.Loc == nil {
+		cs, err := h.billing.Credits(ctx, org)
+		if err != nil {
+			return err
+		}
+		v.Loc = location(cs.Timezone)
+	}
+	if wantsFragment(c) {
+		return render(c, status, views.UsageView(v))
+	}
+	return render(c, status, views.UsagePage(v))
+}
+
+// UsageCSV streams the cells of the usage view the query string selects as CSV
+// (GET /settings/billing/usage.csv?<the page's query>): the rows of billing.WriteReportCSV, as
+// they are read, under the name billing.ReportCSVFilename gives.
+func (h *Pages) UsageCSV(c echo.Context) error {
+	ctx := c.Request().Context()
+	org := viewer(c).Membership.OrgID
+	_, q, err := h.usageView(ctx, org, c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return h.billing.WriteReportCSV(ctx, csvDownload(c, billing.ReportCSVFilename(q)), org, q)
+}
+
+// usageView reads the view a usage page's query string selects:
+//
+//	range     a preset (7d, 30d, 90d, cycle, previous_cycle) or "custom"; default 30d
+//	from, to  the days of a custom range (YYYY-MM-DD, org time zone, both included)
+//	interval  day, week or month; default day
+//	groupBy   type, flow or user; default type
+//
+// The form without JavaScript always sends the dates it shows, so dates that differ from what
+// the preset covers are dates someone typed: they make the range custom. A custom range with
+// only from ends today; with only to it is the 30 days up to it (as in the API). The filters
+// come back as given, to fill the form again when the query cannot be used.
+func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (views.UsageFilters, billing.ReportQuery, error) {
+	f := views.UsageFilters{
+		Range: params.Get("range"), From: params.Get("from"), To: params.Get("to"),
+		Interval: params.Get("interval"), GroupBy: params.Get("groupBy"),
+	}
+	if f.Interval == "" {
+		f.Interval = string(billing.IntervalDay)
+	}
+	if f.GroupBy == "" {
+		f.GroupBy = string(billing.GroupByType)
+	}
+	q := billing.ReportQuery{Interval: billing.Interval(f.Interval), GroupBy: billing.GroupBy(f.GroupBy)}
+	date := func(name, s string) (billing.Date, error) {
+		if s == "" {
+			return billing.Date{}, nil
+		}
+		d, err := billing.ParseDate(s)
+		if err != nil {
+			return d, billing.Errorf(billing.EINVALID, "the %s date %q is not a date: use YYYY-MM-DD, like 2026-03-01", name, s)
+		}
+		return d, nil
+	}
+	from, err := date("start", f.From)
+	if err != nil {
+		return f, q, err
+	}
+	to, err := date("end", f.To)
+	if err != nil {
+		return f, q, err
+	}
+	if f.Range == "" {
+		f.Range = string(defaultRange)
+		if !from.IsZero() || !to.IsZero() {
+			f.Range = rangeCustom
+		}
+	}
+	if f.Range != rangeCustom {
+		pf, pt, err := h.billing.ReportRange(ctx, org, billing.RangePreset(f.Range))
+		if err != nil {
+			return f, q, err
+		}
+		if (from.IsZero() || from == pf) && (to.IsZero() || to == pt) {
+			q.From, q.To = pf, pt
+			f.From, f.To = pf.String(), pt.String()
+			q, err = q.Normalize()
+			return f, q, err
+		}
+		f.Range = rangeCustom // dates were typed over the preset's
+	}
+	switch {
+	case from.IsZero() && to.IsZero():
+		return f, q, billing.Errorf(billing.EINVALID, "a custom range needs a start and an end date")
+	case to.IsZero():
+		if to, err = h.billing.Today(ctx, org); err != nil {
+			return f, q, err
+		}
+		if to.Before(from) {
+			return f, q, billing.Errorf(billing.EINVALID, "the start date %s is in the future: choose a day up to today (%s)", from, to)
+		}
+	case from.IsZero():
+		from = to.AddDays(-29)
+	}
+	q.From, q.To = from, to
+	f.From, f.To = from.String(), to.String()
+	q, err = q.Normalize()
+	return f, q, err
+}
+
+// csvDownload is where a CSV download is written: the response, with the headers of an
+// attachment named name sent with the first bytes. Until something is written nothing is sent,
+// so an error found first (a bad query, an unknown execution) still gets its error page. Each
+// write is flushed: the rows reach the browser as they are read, never held in memory.
+func csvDownload(c echo.Context, name string) *downloadWriter {
+	return &downloadWriter{res: c.Response(), name: name}
+}
+
+type downloadWriter struct {
+	res     *echo.Response
+	name    string
+	started bool
+}
+
+func (w *downloadWriter) Write(p []byte) (int, error) {
+	if !w.started {
+		w.started = true
+		h := w.res.Header()
+		h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+		h.Set(echo.HeaderContentDisposition, `attachment; filename="`+w.name+`"`)
+		h.Set("Cache-Control", "no-store")
+		h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+		w.res.WriteHeader(http.StatusOK)
+	}
+	n, err := w.res.Write(p)
+	if err == nil {
+		w.res.Flush()
+	}
+	return n, err
+}
+
+// inlineError turns an error a person can fix (a bad query) into the status and message a page
+// shows inline; anything else comes back as err for the error handler.
+func inlineError(err error) (int, string, error) {
+	if billing.ErrorCode(err) == billing.EINVALID {
+		return http.StatusBadRequest, views.Sentence(billing.ErrorMessage(err)), nil
+	}
+	return 0, "", err
+}
+
+// wantsFragment reports whether the request wants only the part of the page it swaps: an htmx
+// request, except htmx restoring a page missing from its history cache, which wants it whole.
+func wantsFragment(c echo.Context) bool {
+	return isHTMX(c) && c.Request().Header.Get("HX-History-Restore-Request") != "true"
 }

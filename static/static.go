@@ -14,7 +14,8 @@ import (
 )
 
 // FS holds every asset, by path under static/ ("css/app.css", "js/htmx-2.0.11.min.js").
-// htmx is vendored from the npm package htmx.org 2.0.11 (dist/htmx.min.js, BSD Zero Clause).
+// htmx is vendored from the npm package htmx.org 2.0.11 (dist/htmx.min.js, BSD Zero Clause);
+// Chart.js from chart.js 4.6.1 (dist/chart.umd.min.js, MIT), drawn by js/usage.js.
 //
 //go:embed css img js
 var FS embed.FS

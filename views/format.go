@@ -311,28 +311,3 @@ func iconClass(a billing.Activity) string {
 
 // minPassword is the shortest password sign-up accepts.
 const minPassword = billing.MinPasswordLength
-
-// Runway estimates how long the balance lasts at this cycle's pace: "At this cycle's pace of
-// about 2,890 credits a day, the balance lasts about 11 days." It is "" in the cycle's first
-// day, without usage or without a positive balance. The estimate ignores the next allotment.
-func Runway(cs *billing.CreditSummary, now time.Time) string {
-	minutes := int64(now.Sub(cs.CycleStart) / time.Minute)
-	if minutes < 24*60 || cs.CycleUsed <= 0 || cs.Balance <= 0 {
-		return ""
-	}
-	perDay := billing.Millicredits(int64(cs.CycleUsed) * 24 * 60 / minutes)
-	if perDay <= 0 {
-		return ""
-	}
-	days := int64(cs.Balance / perDay)
-	pace := "At this cycle's pace of about " + (perDay - perDay%billing.Credit).String() + " credits a day, the balance lasts "
-	switch {
-	case days < 1:
-		return pace + "less than a day."
-	case days == 1:
-		return pace + "about 1 day."
-	case days > 365:
-		return pace + "more than a year."
-	}
-	return pace + fmt.Sprintf("about %d days.", days)
-}

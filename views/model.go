@@ -91,6 +91,7 @@ type Overview struct {
 	Loc      *time.Location // the org's time zone: dates are shown in it
 	Credits  *billing.CreditSummary
 	Member   *billing.MemberStanding // the signed-in user's own limit and usage
+	Forecast *billing.Forecast       // when credits run out at the last 7 days' rate
 	Admins   []billing.Contact       // whom a member asks to add credits
 	Usage    []billing.Activity      // latest usage entries
 	Credited []billing.Activity      // latest grants, expiries, refunds and adjustments

@@ -51,6 +51,10 @@ func overview(role string, mutate func(*views.Overview)) views.Overview {
 		},
 		Member: &billing.MemberStanding{Used: billing.Credits(1234)},
 	}
+	runsOut := now.Add(9*24*time.Hour + 3*time.Hour)
+	v.Forecast = &billing.Forecast{At: now, DailyRate: billing.Credits(4615) + 384, Balance: v.Credits.Balance,
+		RunsOutAt: &runsOut, CycleStart: v.Credits.CycleStart, CycleEnd: v.Credits.CycleEnd,
+		CycleUsed: v.Credits.CycleUsed, CycleProjected: billing.Credits(130000) + 250}
 	if mutate != nil {
 		mutate(&v)
 	}
@@ -71,8 +75,9 @@ func TestOverviewPage_BalanceResetDateAndNoLimit(t *testing.T) {
 	if got := text(doc, "no-monthly-limit"); !strings.HasPrefix(got, "No monthly limit") || !strings.Contains(got, "Set a limit") {
 		t.Errorf("no-limit note = %q", got)
 	}
-	if got := text(doc, "runway"); !strings.Contains(got, "about 4,615 credits a day") || !strings.Contains(got, "about 9 days") {
-		t.Errorf("runway = %q", got)
+	if got := text(doc, "forecast"); !strings.Contains(got, "about 4,615 credits a day") || !strings.Contains(got, "credits run out about Dec 6, in 9 days") ||
+		!strings.Contains(got, "this cycle will end at about 130,000 credits") {
+		t.Errorf("forecast = %q", got)
 	}
 	for _, id := range []string{"pause-banner", "member-pause-banner", "arrears", "cycle-meter", "welcome-banner"} {
 		if doc.Find(`[data-testid="`+id+`"]`).Length() != 0 {

@@ -1,0 +1,176 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/views"
+)
+
+// UsageFlow is the drill-down of one flow of the current organization
+// (GET /settings/billing/usage/flows/:flowID): its usage by type over the range of the usage
+// view it was opened from (the same query string), and its executions, newest first, each with
+// its credits by type. "Load more" follows the keyset cursor (?cursor=): htmx appends the next
+// rows; without JavaScript the link opens that page. A flow without usage in the organization
+// (another organization's included) is a 404 page.
+func (h *Pages) UsageFlow(c echo.Context) error {
+	ctx := c.Request().Context()
+	org := viewer(c).Membership.OrgID
+	flowID, err := pathParam(c, "flowID")
+	if err != nil {
+		return err
+	}
+	cursor := c.QueryParam("cursor")
+	page, err := h.billing.FlowExecutions(ctx, org, flowID, cursor, 0)
+	if err != nil {
+		return err
+	}
+	if cursor == "" && len(page.Executions) == 0 {
+		return billing.Errorf(billing.ENOTFOUND, "no usage is recorded for a flow %q in %s", flowID, viewer(c).Membership.OrgName)
+	}
+	filters, q, err := h.usageView(ctx, org, c.QueryParams())
+	if err != nil {
+		return err
+	}
+	names, err := h.usageNames(ctx, org, flowID)
+	if err != nil {
+		return err
+	}
+	v := views.UsageFlow{
+		FlowID: flowID, FlowName: names.flow, Filters: filters, Page: page, Cursor: cursor,
+		Members: names.members, Now: h.billing.Now(), Loc: location(names.timezone),
+	}
+	if wantsFragment(c) && cursor != "" {
+		return render(c, http.StatusOK, views.UsageExecutionRows(v))
+	}
+	q.FlowID, q.GroupBy, q.TopFlows = flowID, billing.GroupByType, 1
+	if v.Summary, err = h.billing.UsageReport(ctx, org, q); err != nil {
+		return err
+	}
+	v.Shell = h.shell(c, views.NavUsage, views.DisplayName(v.FlowName, flowID)+" · Usage")
+	return render(c, http.StatusOK, views.UsageFlowPage(v))
+}
+
+// UsageExecution is the drill-down of one execution of the current organization
+// (GET /settings/billing/usage/executions/:executionID): its credits by type (the seed's
+// per-flow cost record) and the usage events behind them, each with its type, model, quantity,
+// credits, time and member. Another organization's execution is a 404 page.
+func (h *Pages) UsageExecution(c echo.Context) error {
+	ctx := c.Request().Context()
+	org := viewer(c).Membership.OrgID
+	execID, err := pathParam(c, "executionID")
+	if err != nil {
+		return err
+	}
+	cost, err := h.billing.ExecutionCost(ctx, org, execID)
+	if err != nil {
+		return err
+	}
+	events, err := h.billing.ExecutionEvents(ctx, org, execID, billing.MaxEventLimit)
+	if err != nil {
+		return err
+	}
+	filters, _, err := h.usageView(ctx, org, c.QueryParams())
+	if err != nil {
+		return err
+	}
+	names, err := h.usageNames(ctx, org, cost.FlowID)
+	if err != nil {
+		return err
+	}
+	v := views.UsageExecution{
+		Shell:    h.shell(c, views.NavUsage, execID+" · Usage"),
+		Cost:     cost,
+		FlowName: names.flow,
+		Filters:  filters,
+		Capped:   len(events) == billing.MaxEventLimit,
+		Now:      h.billing.Now(),
+		Loc:      location(names.timezone),
+	}
+	rates := h.billing.Rates()
+	for _, e := range events {
+		row := views.UsageEventRow{Event: e, Member: names.member(e.UserID), Model: e.Model}
+		if r, err := rates.Find(e.Type, e.Model, e.OccurredAt); err == nil {
+			row.Unit = r.Unit
+			if e.Model != "" && r.Label != "" {
+				row.Model = r.Label
+			}
+		}
+		v.Events = append(v.Events, row)
+	}
+	return render(c, http.StatusOK, views.UsageExecutionPage(v))
+}
+
+// UsageExecutionCSV streams every usage event of one execution of the current organization as
+// CSV (GET /settings/billing/usage/executions/:executionID/events.csv). Another organization's
+// execution is a 404 page.
+func (h *Pages) UsageExecutionCSV(c echo.Context) error {
+	ctx := c.Request().Context()
+	execID, err := pathParam(c, "executionID")
+	if err != nil {
+		return err
+	}
+	name := "lux-execution-" + fileSafe(execID) + "-events.csv"
+	return h.billing.WriteExecutionEventsCSV(ctx, csvDownload(c, name), viewer(c).Membership.OrgID, execID)
+}
+
+// usageNames names what usage pages show by id: a flow and the members whose flows used
+// credits, from the report of the flow's usage by member over the longest range a report
+// covers, up to today. Older or unnamed ones keep their ids.
+type usageNamesResult struct {
+	timezone string
+	flow     string            // the flow's name, "" when it has none
+	members  map[string]string // user id → name, else email
+}
+
+func (n usageNamesResult) member(id string) string {
+	if m := n.members[id]; m != "" {
+		return m
+	}
+	return id
+}
+
+func (h *Pages) usageNames(ctx context.Context, org, flowID string) (usageNamesResult, error) {
+	out := usageNamesResult{members: map[string]string{}}
+	today, err := h.billing.Today(ctx, org)
+	if err != nil {
+		return out, err
+	}
+	r, err := h.billing.UsageReport(ctx, org, billing.ReportQuery{
+		From: today.AddDays(1 - billing.MaxReportDays), To: today,
+		Interval: billing.IntervalMonth, GroupBy: billing.GroupByUser, FlowID: flowID, TopFlows: 1,
+	})
+	if err != nil {
+		return out, err
+	}
+	out.timezone = r.Timezone
+	for _, g := range r.Groups {
+		out.members[g.Key] = g.Label
+	}
+	if len(r.TopFlows) == 1 && r.TopFlows[0].FlowID == flowID && r.TopFlows[0].Name != flowID {
+		out.flow = r.TopFlows[0].Name
+	}
+	return out, nil
+}
+
+// fileSafe keeps the letters, digits, dots, dashes and underscores of s (at most 80), for a
+// download's file name; other characters become "_".
+func fileSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() >= 80 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
