@@ -251,10 +251,13 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 		return nil, err
 	}
 	start = time.Now()
-	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) usage_events, usage_daily, execution_usage, ledger_entries, grants, accounts`); err != nil {
+	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) usage_daily, execution_usage, ledger_entries, grants, accounts`); err != nil {
 		return nil, err
 	}
-	logf("vacuum analyze in %s", time.Since(start).Round(time.Second))
+	if _, err := db.ExecContext(ctx, `ANALYZE usage_events`); err != nil {
+		return nil, err
+	}
+	logf("vacuum and analyze in %s", time.Since(start).Round(time.Second))
 	for _, inv := range invariants {
 		var off int64
 		if err := db.GetContext(ctx, &off, inv.sql, env.org); err != nil {
@@ -449,7 +452,7 @@ How it is set up: the events are COPYed into `+"`usage_events`"+` (not sent thro
 "API ingestion" for that path), then `+"`usage_daily`"+` is built by `+"`SetTimezone`"+` — the same
 `+"`INSERT … SELECT … GROUP BY`"+` it runs when an org changes zone — and `+"`execution_usage`"+` by one
 `+"`INSERT … SELECT … GROUP BY`"+` with its indexes dropped and rebuilt around it. One usage ledger entry covers all the events and is paid by a
-purchase, so the ledger invariants hold (checked after the load). `+"`VACUUM (ANALYZE)`"+` runs
-before the timings. Flows have one or two members and one to three kinds of usage each, as real
+purchase, so the ledger invariants hold (checked after the load). The rollups are vacuumed and
+every table analyzed before the timings. Flows have one or two members and one to three kinds of usage each, as real
 flows do; the report's cost is the number of rollup rows in its range, not the number of events.
 `, "\n")
