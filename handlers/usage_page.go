@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -107,6 +108,15 @@ func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (v
 		f.GroupBy = string(billing.GroupByType)
 	}
 	q := billing.ReportQuery{Interval: billing.Interval(f.Interval), GroupBy: billing.GroupBy(f.GroupBy)}
+	if !slices.Contains(billing.Intervals, q.Interval) {
+		return f, q, billing.Errorf(billing.EINVALID, "the interval %q is not one of daily, weekly or monthly: choose one above", f.Interval)
+	}
+	if !slices.Contains(billing.GroupBys, q.GroupBy) {
+		return f, q, billing.Errorf(billing.EINVALID, "usage cannot be grouped by %q: group it by integration, flow or member above", f.GroupBy)
+	}
+	if f.Range != "" && f.Range != rangeCustom && !slices.Contains(billing.RangePresets, billing.RangePreset(f.Range)) {
+		return f, q, billing.Errorf(billing.EINVALID, "the range %q is not one of the ranges offered: choose one above, or a custom range", f.Range)
+	}
 	date := func(name, s string) (billing.Date, error) {
 		if s == "" {
 			return billing.Date{}, nil
