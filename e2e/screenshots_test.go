@@ -55,6 +55,11 @@ func TestScreenshots(t *testing.T) {
 	if _, err := a.Svc.CreateOrg(context.Background(), billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, seeded.AdminID); err != nil {
 		t.Fatal(err)
 	}
+	calls, err := a.Svc.FlowExecutions(context.Background(), seeded.OrgID, "flow_sales_calls", "", 1)
+	if err != nil || len(calls.Executions) != 1 {
+		t.Fatalf("an execution to drill down to: %v", err)
+	}
+	usage := usageScreens(calls.Executions[0].ExecutionID)
 
 	t.Run("signed-out", func(t *testing.T) {
 		t.Parallel()
@@ -74,9 +79,24 @@ func TestScreenshots(t *testing.T) {
 		for _, s := range billingScreens {
 			tb.capture(dir, "admin", s)
 		}
+		for _, s := range usage {
+			tb.captureUsage(dir, "admin", s, false)
+		}
 		tb.captureDark(dir, "admin", billingScreens[0])
+		tb.captureUsage(dir, "admin", billingScreens[1], true)
+		tb.captureUsage(dir, "admin", usage[0], true)
+		tb.captureUsage(dir, "admin", usage[3], true)
 		tb.captureOpenNav(dir, "admin")
 		tb.captureOrgMenu(dir, "admin")
+	})
+	t.Run("new-org", func(t *testing.T) {
+		t.Parallel()
+		if _, _, err := a.Svc.SignUp(context.Background(), billing.NewUser{Email: "nia@example.com", Name: "Nia New", Password: "correct horse"}, "Fresh Org"); err != nil {
+			t.Fatal(err)
+		}
+		tb := newTab(t, a.URL)
+		tb.login("nia@example.com", "correct horse")
+		tb.captureUsage(dir, "new-org", screen{"usage-empty", "/settings/billing/usage", "Usage", http.StatusOK}, false)
 	})
 	t.Run("member", func(t *testing.T) {
 		t.Parallel()

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -36,6 +37,15 @@ func newChartData(r *billing.Report, now time.Time, loc *time.Location) chartDat
 		d.Series = append(d.Series, s)
 	}
 	return d
+}
+
+// chartJSON is the chart data of a report as JSON.
+func chartJSON(r *billing.Report, now time.Time, loc *time.Location) string {
+	b, err := json.Marshal(newChartData(r, now, loc))
+	if err != nil {
+		return "{}" // cannot happen: strings and numbers only
+	}
+	return string(b)
 }
 
 // chartLabel describes a chart for screen readers, pointing to the table with its numbers.

@@ -203,7 +203,7 @@ func TestUsagePage_TableTotalsEqualTheReportInEveryGrouping(t *testing.T) {
 						Data  []billing.Millicredits `json:"data"`
 					} `json:"series"`
 				}
-				if err := json.Unmarshal([]byte(p.Doc.Find(`#usage-data`).Text()), &chart); err != nil {
+				if err := json.Unmarshal([]byte(p.Doc.Find(`[data-chart="usage"]`).AttrOr("data-chart-data", "")), &chart); err != nil {
 					t.Fatalf("chart data: %v", err)
 				}
 				if len(chart.Series) != len(want.Groups) || len(chart.Labels) != len(want.Buckets) {

@@ -2,10 +2,10 @@
 //
 // Charts are drawn with Chart.js 4.6.1, vendored from the npm package chart.js@4.6.1
 // (dist/chart.umd.min.js, MIT: static/js/chart.LICENSE). Each [data-chart="ID"] box draws the
-// JSON of <script type="application/json" id="ID-data"> (labels, tooltip titles, series in
-// credits) in its canvas, with colours from the CSS variables --series-N, so they follow the
-// light and dark themes. After every htmx swap (htmx:load) and history restore the new content
-// is drawn again.
+// JSON of its data-chart-data attribute (labels, tooltip titles, series in credits) in its
+// canvas #ID-canvas, with colours from the CSS variables --series-N, so they follow the light
+// and dark themes. After every htmx swap (htmx:load) and history restore the new content is
+// drawn again, and the charts of content swapped out are destroyed.
 //
 // The filter form is a plain GET form: without JavaScript it submits with its button and the
 // page shows the table. With JavaScript a range preset, an interval or a grouping applies at
@@ -29,11 +29,11 @@
     if (typeof Chart === "undefined") return;
     var id = box.getAttribute("data-chart");
     var canvas = box.querySelector("canvas");
-    var blob = document.getElementById(id + "-data");
-    if (!canvas || !blob) return;
+    var json = box.getAttribute("data-chart-data");
+    if (!canvas || !json) return;
     var old = Chart.getChart(canvas);
     if (old) old.destroy();
-    var data = JSON.parse(blob.textContent);
+    var data = JSON.parse(json);
     var muted = cssVar("--muted"), grid = cssVar("--border"), surface = cssVar("--surface");
     var datasets = data.series.map(function (s) {
       var colour = cssVar("--series-" + s.swatch) || "#888";
@@ -153,6 +153,11 @@
   // drawn yet.
   function init(root) {
     if (!root || !root.querySelectorAll) root = document;
+    if (typeof Chart !== "undefined") {
+      Object.values(Chart.instances).forEach(function (chart) {
+        if (!document.contains(chart.canvas)) chart.destroy(); // swapped out
+      });
+    }
     var forms = Array.prototype.slice.call(root.querySelectorAll("[data-usage-form]"));
     if (root.matches && root.matches("[data-usage-form]")) forms.push(root);
     forms.forEach(function (form) {
