@@ -243,18 +243,16 @@ type reportParams struct {
 	User     string   `db:"user"`
 	Type     string   `db:"type"`
 	Top      int      `db:"top"`
+	First    Date     `db:"first"` // start of the first bucket
 }
 
 func newReportParams(orgID string, q ReportQuery) reportParams {
 	return reportParams{Org: orgID, From: q.From, To: q.To, Interval: q.Interval, GroupBy: q.GroupBy,
-		Flow: q.FlowID, User: q.UserID, Type: q.Type, Top: q.TopFlows}
+		Flow: q.FlowID, User: q.UserID, Type: q.Type, Top: q.TopFlows, First: BucketStart(q.From, q.Interval)}
 }
 
-// reportCell is one row of select-report: a cell (Kind "cell") or a flow's total over the
-// range (Kind "flow"), or of select-report-cells (with its Label).
+// reportCell is one row of select-report or select-report-cells.
 type reportCell struct {
-	Kind     string
-	Bucket   Date
 	Key      string
 	Label    string
 	Credits  Millicredits
@@ -298,18 +296,19 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 	}
 	r := &Report{Query: q, Timezone: z.Timezone, Buckets: reportBuckets(q)}
 	first := r.Buckets[0].Start
-	// Buckets are found by position: days since the first bucket's start, over its width.
-	position := func(d Date) (int, bool) {
+	// A cell's bucket comes as days since the first bucket's start.
+	position := func(days int) (int, bool) {
 		var i int
 		switch q.Interval {
 		case IntervalDay:
-			i = first.DaysUntil(d)
+			i = days
 		case IntervalWeek:
-			i = first.DaysUntil(d) / 7
+			i = days / 7
 		default:
+			d := first.AddDays(days)
 			i = (d.Year()-first.Year())*12 + int(d.Month()-first.Month())
 		}
-		return i, i >= 0 && i < len(r.Buckets) && r.Buckets[i].Start == d
+		return i, i >= 0 && i < len(r.Buckets) && first.DaysUntil(r.Buckets[i].Start) == days
 	}
 	stmt, err := s.prepared(ctx, reportQ.selectReport)
 	if err != nil {
@@ -324,20 +323,21 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 	var flows []FlowTotal
 	for rows.Next() {
 		var c reportCell
-		var bucket *time.Time
-		if err := rows.Scan(&c.Kind, &bucket, &c.Key, &c.Credits, &c.Quantity, &c.Events); err != nil {
+		var cell bool
+		var days *int
+		if err := rows.Scan(&cell, &days, &c.Key, &c.Credits, &c.Quantity, &c.Events); err != nil {
 			return nil, fmt.Errorf("billing: usage report: %w", err)
 		}
-		if c.Kind == "flow" {
+		if !cell {
 			flows = append(flows, FlowTotal{FlowID: c.Key, Name: c.Key, UsageSum: c.sum()})
 			continue
 		}
-		if bucket == nil {
+		if days == nil {
 			return nil, fmt.Errorf("billing: usage report: a cell without a bucket")
 		}
-		i, ok := position(NewDate(bucket.Year(), bucket.Month(), bucket.Day()))
+		i, ok := position(*days)
 		if !ok {
-			return nil, fmt.Errorf("billing: usage report: bucket %s outside the range", bucket.Format(time.DateOnly))
+			return nil, fmt.Errorf("billing: usage report: bucket %s outside the range", first.AddDays(*days))
 		}
 		g := groups[c.Key]
 		if g == nil {
@@ -382,7 +382,7 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 	return r, nil
 }
 
-// preparedStmts holds the report queries prepared on each database handle, so that dashboards
+// preparedStmts holds select-report prepared on each database handle, so that dashboards
 // do not plan them on every request: PostgreSQL switches such a statement to a generic plan (a
 // range scan of usage_daily's primary key whatever the values) after a few executions.
 var preparedStmts sync.Map // preparedKey → *sqlx.NamedStmt
@@ -522,11 +522,9 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	if _, _, err := s.orgZone(ctx, orgID); err != nil {
 		return err
 	}
-	stmt, err := s.prepared(ctx, reportQ.selectReportCells)
-	if err != nil {
-		return err
-	}
-	rows, err := stmt.QueryxContext(ctx, newReportParams(orgID, q))
+	// Planned with its values (not prepared): the generic plan of this query sorts the rollup
+	// rows by text keys and looks labels up row by row.
+	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReportCells, newReportParams(orgID, q))
 	if err != nil {
 		return fmt.Errorf("billing: report csv: %w", err)
 	}
@@ -538,13 +536,14 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	rec := make([]string, len(ReportCSVHeader))
 	for rows.Next() {
 		var c reportCell
-		if err := rows.Scan(&c.Bucket, &c.Key, &c.Label, &c.Credits, &c.Quantity, &c.Events); err != nil {
+		var bucket string
+		if err := rows.Scan(&bucket, &c.Key, &c.Label, &c.Credits, &c.Quantity, &c.Events); err != nil {
 			return fmt.Errorf("billing: report csv: %w", err)
 		}
 		if q.GroupBy == GroupByType {
 			c.Label = TypeLabel(c.Key)
 		}
-		rec[0], rec[1], rec[2] = c.Bucket.String(), c.Key, c.Label
+		rec[0], rec[1], rec[2] = bucket, c.Key, c.Label
 		rec[3], rec[4], rec[5] = c.Credits.Decimal(), strconv.FormatInt(c.Quantity, 10), strconv.FormatInt(c.Events, 10)
 		if err := cw.Write(rec); err != nil {
 			return err

@@ -1,9 +1,10 @@
 -- Named queries of usage reports, the execution drill-down, the forecast and time zone
 -- changes (see report.go). Queries with :name parameters run through sqlx's named binding, so
--- they spell casts CAST(x AS t) and keep colons out of their comments. The two report queries
--- are prepared once per database handle: their generic plan is a range scan of usage_daily's
--- primary key (org_id, day) that evaluates the grouping CASE and the optional filters per row,
--- which costs less than planning them on every request.
+-- they spell casts CAST(x AS t) and keep colons out of their comments. select-report is
+-- prepared once per database handle: its generic plan is a range scan of usage_daily's primary
+-- key (org_id, day) into a hash aggregate that evaluates the grouping CASE and the optional
+-- filters per row, which costs less than planning it on every request. The others are planned
+-- with their values.
 
 -- name: select-org-zone
 SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
@@ -11,10 +12,12 @@ SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
 -- name: select-report
 -- A report in one read of the daily rollup (a range of its primary key, org_id and day), two
 -- aggregates of the same rows. Rows of kind 'cell' are the report's cells, one per bucket and
--- group key; rows of kind 'flow' are each flow's total over the range (bucket NULL), from which
--- the caller picks the top flows. Unordered and unlabelled, so no text is sorted or joined.
-SELECT CASE WHEN GROUPING(flow_id) = 0 THEN 'flow' ELSE 'cell' END AS kind,
-       bucket,
+-- group key; rows of kind 'flow' are each flow's total over the range, from which the caller
+-- picks the top flows. kind is GROUPING(flow_id), 1 for a cell and 0 for a flow; a cell's
+-- bucket is given as days since the first bucket's start (the first parameter). Unordered and
+-- unlabelled, so no text is sorted or joined and nothing needs parsing but integers.
+SELECT GROUPING(flow_id) AS kind,
+       CAST(bucket - CAST(:first AS date) AS int) AS bucket,
        CASE WHEN GROUPING(flow_id) = 0 THEN flow_id ELSE key END AS key,
        CAST(sum(credits_mc) AS bigint) AS credits_mc,
        CAST(sum(quantity) AS bigint) AS quantity,
@@ -73,7 +76,7 @@ WITH cells AS (
       AND (CAST(:type AS text) = '' OR type = :type)
     GROUP BY 1, 2
 )
-SELECT c.bucket, c.key,
+SELECT CAST(c.bucket AS text), c.key,
        CASE CAST(:group_by AS text)
            WHEN 'flow' THEN COALESCE(NULLIF(f.name, ''), c.key)
            WHEN 'user' THEN COALESCE(NULLIF(u.name, ''), u.email, c.key)
