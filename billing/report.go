@@ -232,7 +232,7 @@ type Report struct {
 	TopFlows []FlowTotal
 }
 
-// reportParams are the named parameters of select-report and select-top-flows.
+// reportParams are the named parameters of select-report and select-report-cells.
 type reportParams struct {
 	Org      string   `db:"org"`
 	From     Date     `db:"from"`
@@ -242,13 +242,12 @@ type reportParams struct {
 	Flow     string   `db:"flow"`
 	User     string   `db:"user"`
 	Type     string   `db:"type"`
-	Top      int      `db:"top"`
 	First    Date     `db:"first"` // start of the first bucket
 }
 
 func newReportParams(orgID string, q ReportQuery) reportParams {
 	return reportParams{Org: orgID, From: q.From, To: q.To, Interval: q.Interval, GroupBy: q.GroupBy,
-		Flow: q.FlowID, User: q.UserID, Type: q.Type, Top: q.TopFlows, First: BucketStart(q.From, q.Interval)}
+		Flow: q.FlowID, User: q.UserID, Type: q.Type, First: BucketStart(q.From, q.Interval)}
 }
 
 // reportCell is one row of select-report or select-report-cells.
