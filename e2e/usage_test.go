@@ -16,6 +16,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/views"
 )
 
 // chartSeries is the names of the series the chart of canvas id draws now.
@@ -186,11 +187,11 @@ func TestBrowser_UsageFiltersSwapInPlaceAndDrillDown(t *testing.T) {
 		t.Errorf("flow page: %q", got)
 	}
 	tb.do(chromedp.Evaluate[chromedp.Void](`window.luxNoReload = "kept"`))
-	if n := tb.count(`[data-testid="execution-row"]`); n != billing.DefaultExecutionPage {
+	if n := tb.count(`[data-testid="execution-row"]`); n != views.ExecutionsPerPage {
 		t.Fatalf("first page: %d executions", n)
 	}
 	tb.do(chromedp.Click(testID("load-more")))
-	tb.wait(chromedp.CSS(fmt.Sprintf(`#execution-rows tr[data-testid="execution-row"]:nth-child(%d)`, billing.DefaultExecutionPage+1)))
+	tb.wait(chromedp.CSS(fmt.Sprintf(`#execution-rows tr[data-testid="execution-row"]:nth-child(%d)`, views.ExecutionsPerPage+1)))
 	kept("load more")
 	execID := tb.evalString(`document.querySelector('[data-testid="execution-row"]').dataset.execution`)
 	tb.do(chromedp.Click(`[data-testid="execution-row"] [data-testid="execution-link"]`))

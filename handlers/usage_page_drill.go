@@ -25,7 +25,7 @@ func (h *Pages) UsageFlow(c echo.Context) error {
 		return err
 	}
 	cursor := c.QueryParam("cursor")
-	page, err := h.billing.FlowExecutions(ctx, org, flowID, cursor, 0)
+	page, err := h.billing.FlowExecutions(ctx, org, flowID, cursor, views.ExecutionsPerPage)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ func (f UsageFilters) PinnedQuery() string {
 	return v.Encode()
 }
 
+// ExecutionsPerPage is how many executions the flow page lists at a time.
+const ExecutionsPerPage = 25
+
 // UsageFlow is the drill-down page of one flow: its usage by type over the range of the usage
 // view it was opened from, and a page of its executions.
 type UsageFlow struct {

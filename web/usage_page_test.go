@@ -572,7 +572,7 @@ func TestUsageDrillDown_LoadMoreFollowsTheCursor(t *testing.T) {
 	u := newUsageSite(t)
 	p := u.admin.get("/settings/billing/usage/flows/flow_many?range=30d&interval=week")
 	wantStatus(t, p, http.StatusOK)
-	if n := p.Doc.Find(`[data-testid="execution-row"]`).Length(); n != billing.DefaultExecutionPage {
+	if n := p.Doc.Find(`[data-testid="execution-row"]`).Length(); n != views.ExecutionsPerPage {
 		t.Fatalf("first page: %d rows", n)
 	}
 	more := p.Doc.Find(`[data-testid="load-more"]`)
@@ -587,20 +587,30 @@ func TestUsageDrillDown_LoadMoreFollowsTheCursor(t *testing.T) {
 		t.Errorf("htmx got more than rows")
 	}
 	doc, _ := goquery.NewDocumentFromReader(strings.NewReader("<table><tbody>" + frag.Body + "</tbody></table>"))
-	if n := doc.Find(`[data-testid="execution-row"]`).Length(); n != 5 || doc.Find(`[data-testid="executions-end"]`).Length() != 1 {
+	if n := doc.Find(`[data-testid="execution-row"]`).Length(); n != views.ExecutionsPerPage || doc.Find(`[data-testid="load-more"]`).Length() != 1 {
 		t.Errorf("next page: %d rows: %s", n, frag.Body)
 	}
 	seen := map[string]bool{}
 	for _, d := range []*goquery.Document{p.Doc, doc} {
 		d.Find(`[data-testid="execution-row"]`).Each(func(_ int, s *goquery.Selection) { seen[s.AttrOr("data-execution", "")] = true })
 	}
-	if len(seen) != 55 {
-		t.Errorf("%d different executions over both pages, want 55", len(seen))
+	if len(seen) != 2*views.ExecutionsPerPage {
+		t.Errorf("%d different executions over two pages, want %d", len(seen), 2*views.ExecutionsPerPage)
 	}
-	// Without JavaScript the link opens the next page whole.
+	// Without JavaScript the link opens the next page whole; the last one says it is.
 	page2 := u.admin.get(href)
-	if n := page2.Doc.Find(`[data-testid="execution-row"]`).Length(); n != 5 || !page2.has(`[data-testid="nav-usage"]`) {
+	if n := page2.Doc.Find(`[data-testid="execution-row"]`).Length(); n != views.ExecutionsPerPage || !page2.has(`[data-testid="nav-usage"]`) {
 		t.Errorf("page 2: %d rows", n)
+	}
+	page3 := u.admin.get(page2.Doc.Find(`[data-testid="load-more"]`).AttrOr("href", ""))
+	if n := page3.Doc.Find(`[data-testid="execution-row"]`).Length(); n != 55-2*views.ExecutionsPerPage || !page3.has(`[data-testid="executions-end"]`) {
+		t.Errorf("page 3: %d rows", n)
+	}
+	for _, d := range []*goquery.Document{page3.Doc} {
+		d.Find(`[data-testid="execution-row"]`).Each(func(_ int, s *goquery.Selection) { seen[s.AttrOr("data-execution", "")] = true })
+	}
+	if len(seen) != 55 {
+		t.Errorf("%d different executions over all pages, want 55", len(seen))
 	}
 }
 
