@@ -111,6 +111,18 @@ func TestBrowser_UsageFiltersSwapInPlaceAndDrillDown(t *testing.T) {
 		t.Errorf("weekly: %d table rows, %s chart periods", rows, periods)
 	}
 
+	// Back: the daily view returns, chart and all, still without a page load.
+	tb.do(chromedp.Evaluate[chromedp.Void](`history.back()`))
+	tb.wait(chromedp.CSS(`#usage-interval-day[checked]`))
+	tb.waitChart("usage")
+	kept("going back")
+	if got := tb.location(); got != "/settings/billing/usage?range=30d&interval=day&groupBy=flow" {
+		t.Errorf("URL after going back: %q", got)
+	}
+	if got := tb.chartSeries("usage-canvas"); strings.Join(got, ",") != strings.Join(series, ",") {
+		t.Errorf("back: chart %v, want %v", got, series)
+	}
+
 	// A custom range: the dates show, and apply with their button.
 	today := billing.DateOf(time.Now(), time.UTC)
 	from := today.AddDays(-6)

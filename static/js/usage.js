@@ -173,6 +173,10 @@
     });
   }
 
+  // A page saved for the back button is drawn again when restored: it keeps no "drawn" mark.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("[data-chart][data-ready]").forEach(function (box) { box.removeAttribute("data-ready"); });
+  });
   document.addEventListener("htmx:load", function (ev) { init(ev.target); });
   document.addEventListener("htmx:historyRestore", function () { init(document); });
   if (window.matchMedia) {
