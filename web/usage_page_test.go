@@ -660,3 +660,45 @@ func outer(sel *goquery.Selection) string {
 	h, _ := goquery.OuterHtml(sel)
 	return h
 }
+
+func TestUsagePage_DatesAndTimesAreTheOrganizations(t *testing.T) {
+	t.Parallel()
+	u := newUsageSite(t)
+	if err := u.svc.SetTimezone(bg, u.orgA, "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	// s-19 happened at 10:00 UTC on March 19: 06:00 in New York (daylight time since March 8).
+	p := u.admin.get("/settings/billing/usage/executions/s-19")
+	wantStatus(t, p, http.StatusOK)
+	if got := p.text(`[data-testid="event-row"] td`); !strings.HasPrefix(got, "Mar 19, 06:00:00") {
+		t.Errorf("event time %q, want New York time", got)
+	}
+	if got := p.text(`[data-testid="events"] .card-head p`); !strings.Contains(got, "America/New_York") {
+		t.Errorf("zone note %q", got)
+	}
+	p = u.admin.get("/settings/billing/usage?from=2026-03-01&to=2026-03-31&interval=week")
+	wantStatus(t, p, http.StatusOK)
+	if got := p.text(`[data-testid="usage-row"][data-bucket="2026-03-16"] th`); !strings.HasPrefix(got, "Week of Mar 16") {
+		t.Errorf("week label %q", got)
+	}
+	if got := p.text(`[data-testid="usage-chart-card"] .card-head p`); !strings.Contains(got, "days in America/New_York") {
+		t.Errorf("chart note %q", got)
+	}
+}
+
+func TestUsageCSV_IsStreamedNotBuffered(t *testing.T) {
+	t.Parallel()
+	u := newUsageSite(t)
+	res, err := u.admin.client.Get(u.srv.URL + "/settings/billing/usage.csv?from=2026-03-01&to=2026-03-20&groupBy=flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	// A buffered response would know its length; a streamed one is sent in chunks as it is written.
+	if res.StatusCode != http.StatusOK || res.ContentLength != -1 || len(res.TransferEncoding) == 0 || res.TransferEncoding[0] != "chunked" {
+		t.Errorf("status %d, length %d, transfer encoding %v", res.StatusCode, res.ContentLength, res.TransferEncoding)
+	}
+	if res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q", res.Header.Get("Cache-Control"))
+	}
+}
