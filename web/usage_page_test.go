@@ -552,6 +552,13 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 		t.Errorf("first event %q", got)
 	}
 
+	// A range in which the flow used nothing still lists its executions.
+	quiet := u.admin.get("/settings/billing/usage/flows/flow_support?from=2026-01-01&to=2026-01-31")
+	wantStatus(t, quiet, http.StatusOK)
+	if !quiet.has(`[data-testid="flow-no-usage-in-range"]`) || quiet.Doc.Find(`[data-testid="execution-row"]`).Length() != 18 || quiet.has(`[data-chart]`) {
+		t.Errorf("flow page for a quiet range: %s", quiet.text(`main`))
+	}
+
 	// The events as CSV.
 	res, err := u.admin.client.Get(u.srv.URL + "/settings/billing/usage/executions/" + url.PathEscape(oddExec+"19") + "/events.csv")
 	if err != nil {
