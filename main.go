@@ -5,6 +5,7 @@
 //	lux seed demo [--if-empty]     create the demo organization
 //	lux apikey create --email E    print a new API key for E (shown once)
 //	lux credits [--json]           balance, plan, cycle usage and limit, via the API
+//	lux usage [--range 30d …]      usage by day, week or month and by type, flow or member
 package main
 
 import (

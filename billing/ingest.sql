@@ -10,7 +10,10 @@ SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle
 FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
 WHERE a.org_id = ANY($1::text[])
 ORDER BY a.org_id
-FOR UPDATE OF a;
+-- SHARE on the org rows makes a statement that waited for the account locks read their latest
+-- versions (a time zone or limit changed meanwhile), not its start snapshot's. (KEY SHARE would
+-- not: it is compatible with the change, so the old version is locked and returned.)
+FOR UPDATE OF a FOR SHARE OF o;
 
 -- name: select-members
 -- Which (org, user) pairs are memberships, with each member's limit and usage in the cycle

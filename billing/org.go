@@ -78,8 +78,8 @@ func (s *Service) createOrg(ctx context.Context, tx *sqlx.Tx, in NewOrg, now tim
 	if in.Timezone == "" {
 		in.Timezone = "UTC"
 	}
-	if _, err := time.LoadLocation(in.Timezone); err != nil {
-		return "", Errorf(EINVALID, "unknown time zone %q: use an IANA name such as Europe/Paris", in.Timezone)
+	if err := ValidateTimezone(in.Timezone); err != nil {
+		return "", err
 	}
 	var plan Plan
 	if err := tx.GetContext(ctx, &plan, q.selectPlan, in.PlanCode); err != nil {

@@ -13,7 +13,10 @@ SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle
        p.monthly_credits_mc AS plan_credits_mc
 FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
 WHERE a.org_id = $1
-FOR UPDATE OF a;
+-- SHARE on the org row makes a statement that waited for the account lock read its latest
+-- version (a time zone or limit changed meanwhile), not its start snapshot's. (KEY SHARE would
+-- not: it is compatible with the change, so the old version is locked and returned.)
+FOR UPDATE OF a FOR SHARE OF o;
 
 -- name: select-account
 -- The same figures without the lock, for reads.

@@ -37,9 +37,6 @@ type reportQueries struct {
 	setRebuildMemory       string `query:"set-rebuild-memory"`
 	deleteUsageDaily       string `query:"delete-usage-daily"`
 	rebuildUsageDaily      string `query:"rebuild-usage-daily"`
-	countUsageEntries      string `query:"count-usage-entries"`
-	countOlderTransactions string `query:"count-older-transactions"`
-	selectClock            string `query:"select-clock"`
 }
 
 // reportQ is read-only after package initialisation.

@@ -166,19 +166,3 @@ FROM usage_events
 WHERE org_id = $1
 GROUP BY org_id, 2, flow_id, user_id, type, model
 ORDER BY 2;
-
--- name: count-usage-entries
--- How many usage batches the org's ledger holds (index ledger_entries_org_idx).
-SELECT count(*) FROM ledger_entries WHERE org_id = $1 AND kind = 'usage';
-
--- name: count-older-transactions
--- Writing client transactions in this database that began before $1, other than this
--- session's. Usage ingestion writes its events before it waits for the ledger lock, so a batch
--- that may have read the old zone has a transaction id; reports and exports do not.
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND backend_type = 'client backend' AND backend_xid IS NOT NULL AND xact_start < $1;
-
--- name: select-clock
--- The database server's clock (pg_stat_activity times are read against it).
-SELECT clock_timestamp();

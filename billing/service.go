@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -26,6 +27,7 @@ type Service struct {
 	coalescer coalescer // usage batches of one org share transactions
 	keys      keyCache  // recently authenticated API keys
 	stmts     *stmtCache
+	zones     sync.Map // time zone name → *time.Location
 }
 
 // Option configures a Service.

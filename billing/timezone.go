@@ -11,9 +11,6 @@ import (
 	"github.com/lib/pq"
 )
 
-// settleWait bounds how long SetTimezone waits for transactions that may have read the old zone.
-const settleWait = 10 * time.Second
-
 // ValidateTimezone checks that tz is an IANA zone name both Go and PostgreSQL know: "UTC" or
 // an Area/Location name such as "Europe/Paris". Abbreviations ("CET", "EST") are refused:
 // PostgreSQL reads them as fixed offsets while Go reads them as zones with daylight saving, so
@@ -33,19 +30,17 @@ func ValidateTimezone(tz string) error {
 // usage events, days cut in the new zone, so that reports, charts and CSVs agree with the raw
 // events in the zone the organization now uses. The change and the rebuild are one transaction
 // holding the organization's ledger lock (the row usage ingestion locks), so readers see the
-// old rollup or the new one and no usage batch interleaves; its cost grows with the
-// organization's number of events (seconds for millions), during which its ingestion waits.
-// Usage batches that were already waiting for the lock read the old zone, so SetTimezone then
-// waits (at most 10 s) for transactions older than the change and rebuilds once more if any
-// batch was charged meanwhile. Setting the current zone again rebuilds too (a repair). An
-// unknown zone is EINVALID (see ValidateTimezone); an unknown organization ENOTFOUND.
+// old rollup or the new one and no usage batch interleaves; a batch that was waiting for the
+// lock reads the new zone (the lock statements take SHARE on the org row, so they see its
+// latest version). The cost grows with the organization's number of events (seconds for
+// millions), during which its ingestion waits. Setting the current zone again rebuilds too (a
+// repair). An unknown zone is EINVALID (see ValidateTimezone); an unknown organization
+// ENOTFOUND.
 func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
 	if err := ValidateTimezone(tz); err != nil {
 		return err
 	}
-	var batches int64
-	var committedAt time.Time
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := checkTimezone(ctx, tx, tz); err != nil {
 			return err
 		}
@@ -55,64 +50,7 @@ func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
 		if _, err := tx.ExecContext(ctx, reportQ.updateOrgTimezone, orgID, tz); err != nil {
 			return fmt.Errorf("billing: set time zone: %w", err)
 		}
-		if err := rebuildDaily(ctx, tx, orgID, tz); err != nil {
-			return err
-		}
-		return tx.GetContext(ctx, &batches, reportQ.countUsageEntries, orgID)
-	})
-	if err != nil {
-		return err
-	}
-	// The database's clock, which pg_stat_activity's xact_start is read against.
-	if err := s.db.GetContext(ctx, &committedAt, reportQ.selectClock); err != nil {
-		return fmt.Errorf("billing: clock: %w", err)
-	}
-	return s.settleTimezone(ctx, orgID, batches, committedAt)
-}
-
-// settleTimezone repairs what usage batches that read the old zone wrote after the rebuild.
-//
-// Ingestion reads the zone in the statement that takes the ledger lock; a batch that was
-// waiting for that lock while SetTimezone held it carries a snapshot from before the change and
-// cuts its days in the old zone. So: wait until every transaction that began before the change
-// committed has ended (at most settleWait), then, under the lock again, rebuild once more if
-// any usage batch was charged since the rebuild.
-func (s *Service) settleTimezone(ctx context.Context, orgID string, batches int64, committedAt time.Time) error {
-	deadline := time.Now().Add(settleWait)
-	for {
-		var older int
-		if err := s.db.GetContext(ctx, &older, reportQ.countOlderTransactions, committedAt); err != nil {
-			return fmt.Errorf("billing: wait for transactions: %w", err)
-		}
-		if older == 0 || time.Now().After(deadline) {
-			if older > 0 {
-				s.log.Warn("time zone change: transactions older than the change still running; rebuilding anyway", "org", orgID, "count", older)
-			}
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockAccountRow(ctx, tx, orgID); err != nil {
-			return err
-		}
-		var now int64
-		if err := tx.GetContext(ctx, &now, reportQ.countUsageEntries, orgID); err != nil {
-			return fmt.Errorf("billing: count usage batches: %w", err)
-		}
-		if now == batches {
-			return nil
-		}
-		// Another change may have come meanwhile: rebuild in the zone the org has now.
-		var z orgZone
-		if err := tx.GetContext(ctx, &z, reportQ.selectOrgZone, orgID); err != nil {
-			return fmt.Errorf("billing: org zone: %w", err)
-		}
-		return rebuildDaily(ctx, tx, orgID, z.Timezone)
+		return rebuildDaily(ctx, tx, orgID, tz)
 	})
 }
 

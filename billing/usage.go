@@ -133,6 +133,9 @@ func (s *Service) price(ctx context.Context, events []UsageEvent, keyUser string
 			return nil, err
 		}
 		hash := eventHash(&e)
+		// PostgreSQL keeps microseconds: cut here too, so the day the rollup sees is the day
+		// the stored event has.
+		e.OccurredAt = e.OccurredAt.Truncate(time.Microsecond)
 		if e.OccurredAt.IsZero() {
 			e.OccurredAt = now
 		}
@@ -194,15 +197,19 @@ func (s *Service) RecordUsage(ctx context.Context, orgID, keyUser string, events
 	return r.res, r.err
 }
 
-// location returns the time zone named tz, or UTC when it is unknown.
+// location returns the time zone named tz, or UTC when it is unknown. Zones are loaded once.
 func (s *Service) location(tz string) *time.Location {
 	if tz == "" || tz == "UTC" {
 		return time.UTC
+	}
+	if loc, ok := s.zones.Load(tz); ok {
+		return loc.(*time.Location)
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		s.log.Warn("unknown org time zone; using UTC", "tz", tz)
 		return time.UTC
 	}
+	s.zones.Store(tz, loc)
 	return loc
 }
