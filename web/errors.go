@@ -58,6 +58,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	status := statusOf(code)
+	if he != nil && he.Code >= 400 && he.Code < 500 {
+		status = he.Code // keep Echo's own 4xx, e.g. 405 for a wrong method
+	}
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if code == billing.EINTERNAL {
 		s.log.Error("internal error", "id", reqID, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)

@@ -20,12 +20,14 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.Handler()))
 
-	v1 := e.Group("/api/v1", api.RequireAPIKey)
-	v1.POST("/usage", api.PostUsage)
-	v1.POST("/authorize", api.PostAuthorize)
-	v1.GET("/executions/:id", api.GetExecution)
-	v1.GET("/credits", api.GetCredits)
-	v1.GET("/usage", api.GetUsage)
+	// The key is checked per route, not with Group.Use: a group middleware makes Echo add
+	// catch-all routes that turn a wrong method (405) into "not found".
+	key := api.RequireAPIKey
+	e.POST("/api/v1/usage", api.PostUsage, key)
+	e.POST("/api/v1/authorize", api.PostAuthorize, key)
+	e.GET("/api/v1/executions/:id", api.GetExecution, key)
+	e.GET("/api/v1/credits", api.GetCredits, key)
+	e.GET("/api/v1/usage", api.GetUsage, key)
 
 	// Pages. Everything under /settings needs a session; the org always comes from it.
 	p := s.pages
