@@ -103,6 +103,20 @@ func (c *Config) openDB(ctx context.Context) (*sqlx.DB, error) {
 	return db, nil
 }
 
+// openService opens the database (migrated) and the billing service on it.
+func (c *Config) openService(ctx context.Context) (*sqlx.DB, *billing.Service, error) {
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := billing.New(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, svc, nil
+}
+
 // sessionSecret returns LUX_SESSION_SECRET, or in development a random secret kept in
 // .data/session-secret so that sessions survive restarts.
 func (c *Config) sessionSecret(log *slog.Logger) ([]byte, error) {
@@ -189,15 +203,11 @@ type seedDemoCmd struct {
 }
 
 func (s seedDemoCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
-	db, err := c.openDB(ctx)
+	db, svc, err := c.openService(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	svc, err := billing.New(ctx, db)
-	if err != nil {
-		return err
-	}
 	if n, err := svc.CountOrgs(ctx); err != nil {
 		return err
 	} else if n > 0 && s.IfEmpty {
@@ -225,15 +235,11 @@ type apikeyCreateCmd struct {
 }
 
 func (a apikeyCreateCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
-	db, err := c.openDB(ctx)
+	db, svc, err := c.openService(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	svc, err := billing.New(ctx, db)
-	if err != nil {
-		return err
-	}
 	u, err := svc.FindUserByEmail(ctx, a.Email)
 	if err != nil {
 		return err

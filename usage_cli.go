@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -159,9 +158,9 @@ func printUsage(w io.Writer, u *handlers.UsageJSON) {
 			name += " (" + g.Detail + ")"
 		}
 		rows = append(rows, []string{name, g.Total.Credits.String(), share(g.Total.Credits, u.Total.Credits),
-			thousands(g.Total.Quantity), thousands(g.Total.Events)})
+			billing.Thousands(g.Total.Quantity), billing.Thousands(g.Total.Events)})
 	}
-	rows = append(rows, []string{"Total", u.Total.Credits.String(), "100%", "", thousands(u.Total.Events)})
+	rows = append(rows, []string{"Total", u.Total.Credits.String(), "100%", "", billing.Thousands(u.Total.Events)})
 	writeTable(w, rows, len(rows)-1)
 	if u.GroupBy != "type" {
 		fmt.Fprintln(w, "\nQuantity adds up units of different kinds (tokens, emails, seconds...): compare it within one type.")
@@ -180,24 +179,6 @@ func usageFilters(f handlers.UsageFiltersJSON) string {
 		parts = append(parts, "type "+billing.TypeLabel(f.Type))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// thousands formats n with thousands separators ("1,532").
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // share formats part/whole as a percentage with one decimal, by integer arithmetic.

@@ -41,23 +41,31 @@ func (m Millicredits) Decimal() string {
 
 // String formats m for people: thousands separated, up to three decimals ("12,345.5").
 func (m Millicredits) String() string {
-	d := m.Decimal()
-	neg := strings.HasPrefix(d, "-")
-	d = strings.TrimPrefix(d, "-")
-	whole, frac, hasFrac := strings.Cut(d, ".")
+	whole, frac, hasFrac := strings.Cut(m.Decimal(), ".")
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	s := Thousands(n)
+	if m < 0 && n == 0 {
+		s = "-" + s // -0.5: the whole part alone lost its sign
+	}
+	if hasFrac {
+		s += "." + frac
+	}
+	return s
+}
+
+// Thousands formats n with thousands separators ("-1,234,567").
+func Thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	digits := strings.TrimPrefix(s, "-")
 	var b strings.Builder
-	if neg {
+	if len(digits) < len(s) {
 		b.WriteByte('-')
 	}
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
 			b.WriteByte(',')
 		}
 		b.WriteRune(c)
-	}
-	if hasFrac {
-		b.WriteByte('.')
-		b.WriteString(frac)
 	}
 	return b.String()
 }
