@@ -15,7 +15,7 @@ run: build
 ## test: every test (domain, API, browser) against a real PostgreSQL, with the race detector
 test: generate
 	@url=$$(scripts/postgres.sh postgres) && \
-	  LUX_TEST_DATABASE_URL=$$url $(GO) test -race -count=1 ./...
+	  LUX_TEST_DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 20m ./...
 
 ## build: the lux binary
 build: generate

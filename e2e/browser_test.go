@@ -112,7 +112,8 @@ func newTab(t *testing.T, base string) *tab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open tab: %v", err)
 	}
-	tctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	// Generous: a busy 2-core machine renders dozens of screenshots in one tab.
+	tctx, tcancel := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(tcancel)
 	tb := &tab{t: t, ctx: tctx, base: base}
 	t.Cleanup(func() {
