@@ -79,15 +79,30 @@ func TestScreenshots(t *testing.T) {
 		for _, s := range billingScreens {
 			tb.capture(dir, "admin", s)
 		}
-		for _, s := range usage {
-			tb.captureUsage(dir, "admin", s, false)
-		}
 		tb.captureDark(dir, "admin", billingScreens[0])
-		tb.captureUsage(dir, "admin", billingScreens[1], true)
-		tb.captureUsage(dir, "admin", usage[0], true)
-		tb.captureUsage(dir, "admin", usage[3], true)
 		tb.captureOpenNav(dir, "admin")
 		tb.captureOrgMenu(dir, "admin")
+	})
+	// The usage views and the drill-downs in tabs of their own: one tab's steps share a
+	// deadline.
+	t.Run("admin-usage", func(t *testing.T) {
+		t.Parallel()
+		tb := newTab(t, a.URL)
+		tb.login(demo.AdminEmail, demo.Password)
+		for _, s := range usage[:3] {
+			tb.captureUsage(dir, "admin", s, false)
+		}
+		tb.captureUsage(dir, "admin", billingScreens[1], true)
+		tb.captureUsage(dir, "admin", usage[0], true)
+	})
+	t.Run("admin-usage-drill-down", func(t *testing.T) {
+		t.Parallel()
+		tb := newTab(t, a.URL)
+		tb.login(demo.AdminEmail, demo.Password)
+		for _, s := range usage[3:] {
+			tb.captureUsage(dir, "admin", s, false)
+		}
+		tb.captureUsage(dir, "admin", usage[3], true)
 	})
 	t.Run("new-org", func(t *testing.T) {
 		t.Parallel()
