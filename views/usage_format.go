@@ -249,7 +249,7 @@ func cellCredits(m billing.Millicredits) string {
 func roundCredits(m billing.Millicredits) string { return (m - m%billing.Credit).String() }
 
 // Count formats a whole number with thousands separators ("1,532").
-func Count(n int64) string { return billing.Millicredits(n * int64(billing.Credit)).String() }
+func Count(n int64) string { return billing.Thousands(n) }
 
 // Quantity formats a usage quantity with its unit: "1,532 tokens", "1 email", "61 seconds".
 func Quantity(n int64, unit string) string {
