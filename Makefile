@@ -23,7 +23,7 @@ build: generate
 
 ## generate: templ components → Go (the generated files are committed)
 generate:
-	@if ls views/*.templ >/dev/null 2>&1; then $(GO) tool templ generate -log-level error -path views; fi
+	@if ls views/*.templ >/dev/null 2>&1; then $(GO) tool templ generate -log-level error; fi
 
 ## lint: go vet and gofmt
 lint:
