@@ -11,8 +11,6 @@ import (
 	"github.com/luxstudio/lux-billing/handlers"
 )
 
-// statusOf maps a billing error code to its HTTP status (one mapping, in handlers.StatusOf).
-func statusOf(code string) int { return handlers.StatusOf(code) }
 
 // codeOf maps an HTTP status from Echo itself (unknown route, wrong method) to a billing code.
 func codeOf(status int) string {
@@ -57,7 +55,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			msg = c.Request().Method + " is not allowed on " + c.Request().URL.Path + "."
 		}
 	}
-	status := statusOf(code)
+	status := handlers.StatusOf(code)
 	if he != nil && he.Code >= 400 && he.Code < 500 {
 		status = he.Code // keep Echo's own 4xx, e.g. 405 for a wrong method
 	}
