@@ -11,7 +11,6 @@ import (
 	"github.com/luxstudio/lux-billing/handlers"
 )
 
-
 // codeOf maps an HTTP status from Echo itself (unknown route, wrong method) to a billing code.
 func codeOf(status int) string {
 	switch status {
