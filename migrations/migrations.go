@@ -17,9 +17,10 @@ import (
 var Files embed.FS
 
 // Up applies every migration not yet applied. Concurrent servers starting together are safe:
-// goose takes a session lock.
+// goose takes a session lock. Numbers are reserved in ranges per capability, so a migration may
+// land after one with a higher number: it is applied all the same (out of order), never skipped.
 func Up(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, Files)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Files, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
