@@ -31,7 +31,7 @@ func PauseMessage(reason string) string {
 
 // orgPauseReason decides whether the whole organization is paused: credits first, then the
 // org's monthly limit.
-func orgPauseReason(a *account) string {
+func orgPauseReason(a *Account) string {
 	switch {
 	case a.Balance <= 0:
 		return ReasonCreditsExhausted
@@ -98,7 +98,7 @@ func (s *Service) Authorize(ctx context.Context, orgID, keyUser string, req Auth
 		return nil, err
 	}
 	var members []memberUsage
-	if err := s.stmts.selectAll(ctx, nil, &members, q.selectMemberLimits, orgID, pq.Array([]string{user}), acct.CycleStart); err != nil {
+	if err := s.Select(ctx, nil, &members, queries.SelectMemberLimits, orgID, pq.Array([]string{user}), acct.CycleStart); err != nil {
 		return nil, fmt.Errorf("billing: member limits: %w", err)
 	}
 	if len(members) == 0 {
@@ -132,17 +132,23 @@ func (s *Service) EstimateCost(e Estimate, at time.Time) (Millicredits, error) {
 	return r.Cost(e.Quantity), nil
 }
 
+// CurrentAccount returns an organization's ledger head at now (balance, arrears, cycle, limit,
+// zone), rolling its cycle over first if it ended; ENOTFOUND for an unknown organization.
+func (s *Service) CurrentAccount(ctx context.Context, orgID string, now time.Time) (*Account, error) {
+	return s.currentAccount(ctx, orgID, now)
+}
+
 // currentAccount reads the org's account, rolling its cycle over first if it has ended (the
 // only case where a read takes the lock).
-func (s *Service) currentAccount(ctx context.Context, orgID string, now time.Time) (*account, error) {
-	var a account
-	if err := s.stmts.get(ctx, nil, &a, q.selectAccount, orgID); err != nil {
-		return nil, notFound(err, "organization not found", "select account")
+func (s *Service) currentAccount(ctx context.Context, orgID string, now time.Time) (*Account, error) {
+	var a Account
+	if err := s.Get(ctx, nil, &a, queries.SelectAccount, orgID); err != nil {
+		return nil, NotFound(err, "organization not found", "select account")
 	}
 	if a.CycleEnd.After(now) {
 		return &a, nil
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		lt, err := s.lockLedger(ctx, tx, orgID, now)
 		if err != nil {
 			return err

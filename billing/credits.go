@@ -50,15 +50,15 @@ func (s *Service) Credits(ctx context.Context, orgID string) (*CreditSummary, er
 		AllotmentGranted   Millicredits `db:"allotment_granted_mc"`
 		AllotmentRemaining Millicredits `db:"allotment_remaining_mc"`
 	}
-	if err := s.db.GetContext(ctx, &sums, q.selectCreditSummary, orgID, cycleRef(a.CycleStart)); err != nil {
+	if err := s.db.GetContext(ctx, &sums, queries.SelectCreditSummary, orgID, cycleRef(a.CycleStart)); err != nil {
 		return nil, fmt.Errorf("billing: credit summary: %w", err)
 	}
 	var org struct {
 		OrgName string `db:"org_name"`
 		Plan
 	}
-	if err := s.db.GetContext(ctx, &org, q.selectOrgPlan, orgID); err != nil {
-		return nil, notFound(err, "organization not found", "select org")
+	if err := s.db.GetContext(ctx, &org, queries.SelectOrgPlan, orgID); err != nil {
+		return nil, NotFound(err, "organization not found", "select org")
 	}
 	cs := &CreditSummary{
 		OrgID: orgID, OrgName: org.OrgName, Plan: org.Plan,

@@ -12,7 +12,7 @@ func (s *Service) NameFlow(ctx context.Context, orgID, flowID, name string) erro
 	if flowID == "" || len(flowID) > MaxIDLength || len(name) > 200 {
 		return Errorf(EINVALID, "a flow needs an id of 1 to %d characters and a name of at most 200", MaxIDLength)
 	}
-	if _, err := s.db.ExecContext(ctx, q.upsertFlow, orgID, flowID, name, s.now()); err != nil {
+	if _, err := s.db.ExecContext(ctx, queries.UpsertFlow, orgID, flowID, name, s.now()); err != nil {
 		return fmt.Errorf("billing: name flow: %w", err)
 	}
 	return nil
@@ -21,7 +21,7 @@ func (s *Service) NameFlow(ctx context.Context, orgID, flowID, name string) erro
 // CountOrgs returns how many organizations exist (the demo seed runs only on an empty database).
 func (s *Service) CountOrgs(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.GetContext(ctx, &n, q.countOrgs); err != nil {
+	if err := s.db.GetContext(ctx, &n, queries.CountOrgs); err != nil {
 		return 0, fmt.Errorf("billing: count orgs: %w", err)
 	}
 	return n, nil

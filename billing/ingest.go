@@ -18,20 +18,6 @@ import (
 // memory, write everything else in one statement, commit. One commit — one disk flush —
 // answers every request in the group.
 
-//go:embed ingest.sql
-var ingestSQL string
-
-type ingestQueries struct {
-	lockAccounts     string `query:"lock-accounts"`
-	selectMembers    string `query:"select-members"`
-	insertEvents     string `query:"insert-events"`
-	selectRecorded   string `query:"select-recorded"`
-	selectLiveGrants string `query:"select-live-grants"`
-	writeUsage       string `query:"write-usage"`
-}
-
-var iq = mustLoadQueries[ingestQueries](ingestSQL)
-
 // errRetry rolls back a coalesced transaction when some of its batches must be answered with an
 // error found inside it; the others are recorded again without them.
 var errRetry = errors.New("billing: retry without failed batches")
@@ -156,7 +142,7 @@ func (s *Service) recordTx(ctx context.Context, jobs []*usageJob) (map[*usageJob
 	}
 	now := s.now()
 	answers := map[*usageJob]*UsageResult{}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.lockLedgers(ctx, tx, batches, now); err != nil {
 			return err
 		}
@@ -195,15 +181,15 @@ func (s *Service) lockLedgers(ctx context.Context, tx *sqlx.Tx, batches []*orgBa
 	for i, b := range batches {
 		orgs[i] = b.org
 	}
-	var accts []account
-	if err := s.stmts.selectAll(ctx, tx, &accts, iq.lockAccounts, pq.Array(orgs)); err != nil {
+	var accts []Account
+	if err := s.Select(ctx, tx, &accts, queries.LockAccounts, pq.Array(orgs)); err != nil {
 		return fmt.Errorf("billing: lock accounts: %w", err)
 	}
 	if len(accts) != len(batches) {
 		return Errorf(ENOTFOUND, "organization not found")
 	}
 	for i, b := range batches {
-		b.lt = &ledgerTx{tx: tx, stmts: s.stmts, now: now, acct: accts[i], dirty: map[int64]*liveGrant{}}
+		b.lt = &ledgerTx{tx: tx, store: s.Store, now: now, acct: accts[i], dirty: map[int64]*liveGrant{}}
 		if !b.lt.acct.CycleEnd.After(now) {
 			if err := b.lt.rollover(ctx); err != nil {
 				return err
@@ -229,7 +215,7 @@ func (s *Service) checkMembers(ctx context.Context, tx *sqlx.Tx, batches []*orgB
 		}
 	}
 	var rows []*memberUsage
-	if err := s.stmts.selectAll(ctx, tx, &rows, iq.selectMembers, pq.Array(orgs), pq.Array(users), pq.Array(timestamps(starts))); err != nil {
+	if err := s.Select(ctx, tx, &rows, queries.SelectMembers, pq.Array(orgs), pq.Array(users), pq.Array(timestamps(starts))); err != nil {
 		return fmt.Errorf("billing: members: %w", err)
 	}
 	byOrg := map[string]*orgBatch{}
@@ -269,7 +255,7 @@ func (s *Service) insertBatches(ctx context.Context, tx *sqlx.Tx, batches []*org
 			c.add(b.org, e)
 		}
 	}
-	rows, err := s.stmts.query(ctx, tx, iq.insertEvents, append([]any{pq.Array(orgs)}, c.args(now)...)...)
+	rows, err := s.Query(ctx, tx, queries.InsertEvents, append([]any{pq.Array(orgs)}, c.args(now)...)...)
 	if err != nil {
 		return fmt.Errorf("billing: insert usage events: %w", err)
 	}
@@ -331,7 +317,7 @@ func (s *Service) checkRecorded(ctx context.Context, tx *sqlx.Tx, batches []*org
 		return nil
 	}
 	var rows []storedEvent
-	if err := s.stmts.selectAll(ctx, tx, &rows, iq.selectRecorded, pq.Array(orgs), pq.Array(ids)); err != nil {
+	if err := s.Select(ctx, tx, &rows, queries.SelectRecorded, pq.Array(orgs), pq.Array(ids)); err != nil {
 		return fmt.Errorf("billing: recorded events: %w", err)
 	}
 	if len(rows) != len(ids) {
@@ -374,7 +360,7 @@ func (s *Service) chargeBatches(ctx context.Context, tx *sqlx.Tx, batches []*org
 		OrgID string `db:"org_id"`
 		liveGrant
 	}
-	if err := s.stmts.selectAll(ctx, tx, &grants, iq.selectLiveGrants, pq.Array(orgs)); err != nil {
+	if err := s.Select(ctx, tx, &grants, queries.SelectLiveGrantsOfOrgs, pq.Array(orgs)); err != nil {
 		return fmt.Errorf("billing: live grants: %w", err)
 	}
 	byOrg := map[string]*orgBatch{}
@@ -391,9 +377,13 @@ func (s *Service) chargeBatches(ctx context.Context, tx *sqlx.Tx, batches []*org
 		if err := b.lt.expireDue(ctx, b.lt.now); err != nil {
 			return err
 		}
-		w.add(b, s.location(b.lt.acct.Timezone))
+		w.add(b, s.Location(b.lt.acct.Timezone))
 	}
-	rows, err := s.stmts.query(ctx, tx, iq.writeUsage, w.args(charged[0].lt.now)...)
+	args, err := w.args(charged[0].lt.now)
+	if err != nil {
+		return err
+	}
+	rows, err := s.Query(ctx, tx, queries.WriteUsage, args...)
 	if err != nil {
 		return fmt.Errorf("billing: write usage: %w", err)
 	}

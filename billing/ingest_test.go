@@ -7,21 +7,22 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 // Batches of many orgs share transactions; each org's ledger must come out exact, and a batch
 // that fails must fail alone.
 func TestRecordUsage_ManyOrgsConcurrentlyEachExact(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
+	f := billingtest.NewFixture(t, "free")
 	type org struct{ id, admin string }
-	orgs := []org{{f.org, f.admin}}
+	orgs := []org{{f.Org, f.Admin}}
 	for i := range 7 {
-		u, err := f.svc.CreateUser(ctx, billing.NewUser{Email: fmt.Sprintf("o%d@example.com", i), Password: "correct horse"})
+		u, err := f.Identity.CreateUser(ctx, identity.NewUser{Email: fmt.Sprintf("o%d@example.com", i), Password: "correct horse"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := f.svc.CreateOrg(ctx, billing.NewOrg{Name: fmt.Sprintf("Org %d", i)}, u.ID)
+		id, err := f.Identity.CreateOrg(ctx, billing.NewOrg{Name: fmt.Sprintf("Org %d", i)}, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,14 +40,14 @@ func TestRecordUsage_ManyOrgsConcurrentlyEachExact(t *testing.T) {
 				for i := range perOrg / 4 {
 					id := fmt.Sprintf("e_%d_%d", c, i)
 					e := billing.UsageEvent{ID: id, FlowID: "flow", ExecutionID: fmt.Sprintf("x%d", c), Type: "sms", Quantity: int64(1 + oi%3)}
-					if _, err := f.svc.RecordUsage(ctx, o.id, o.admin, []billing.UsageEvent{e}); err != nil {
+					if _, err := f.Svc.RecordUsage(ctx, o.id, o.admin, []billing.UsageEvent{e}); err != nil {
 						t.Errorf("org %d: %v", oi, err)
 						return
 					}
 					// The same id with another body: refused, and it must not disturb the others.
 					bad := e
 					bad.Quantity++
-					_, err := f.svc.RecordUsage(ctx, o.id, o.admin, []billing.UsageEvent{bad, {ID: id + "_other", FlowID: "flow", ExecutionID: "x", Type: "email", Quantity: 1}})
+					_, err := f.Svc.RecordUsage(ctx, o.id, o.admin, []billing.UsageEvent{bad, {ID: id + "_other", FlowID: "flow", ExecutionID: "x", Type: "email", Quantity: 1}})
 					mu.Lock()
 					if billing.ErrorCode(err) == billing.ECONFLICT {
 						conflicts++
@@ -64,7 +65,7 @@ func TestRecordUsage_ManyOrgsConcurrentlyEachExact(t *testing.T) {
 		t.Errorf("%d conflicts of %d reuses", conflicts, oks)
 	}
 	for oi, o := range orgs {
-		cs, err := f.svc.Credits(ctx, o.id)
+		cs, err := f.Svc.Credits(ctx, o.id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,10 +74,10 @@ func TestRecordUsage_ManyOrgsConcurrentlyEachExact(t *testing.T) {
 			t.Errorf("org %d: balance %s, want %s", oi, cs.Balance, want)
 		}
 		var n int
-		_ = f.db.Get(&n, `SELECT count(*) FROM usage_events WHERE org_id = $1`, o.id)
+		_ = f.DB.Get(&n, `SELECT count(*) FROM usage_events WHERE org_id = $1`, o.id)
 		if n != perOrg {
 			t.Errorf("org %d: %d events recorded, want %d", oi, n, perOrg)
 		}
-		billingtest.AssertLedger(t, f.db, o.id)
+		billingtest.AssertLedger(t, f.DB, o.id)
 	}
 }

@@ -1,43 +1,100 @@
 package billing
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/lib/pq"
 )
 
-// usageWrite gathers the column arrays of write-usage for every charged org of a group.
-// Rollup rows are aggregated in memory first: a few rows per org, not one per event.
+// usageWrite gathers the rows write-usage writes for every charged org of a group, one slice
+// per table. Each slice goes to the statement as one JSON array read into the table's row type,
+// so a row's json tags are its column names: a new column is a field here and a name in the
+// query. Rollup rows are aggregated in memory first: a few rows per org, not one per event.
+// Amounts are plain int64 millicredits (Millicredits would marshal as decimal credits).
 type usageWrite struct {
-	// ledger entries
-	entryIDs                []int64
-	entryOrgs, memos        []string
-	entryAmounts, unfundeds []int64
-	// allocations
-	allocOrgs                 []string
-	allocEntries, allocGrants []int64
-	allocAmounts              []int64
-	allocSettled              []bool
-	// grants
-	grantIDs, grantRemaining []int64
-	// accounts
-	acctOrgs                     []string
-	balances, arrears, cycleUsed []int64
-	cycleStarts, cycleEnds       []string
-	// daily rollup
-	dOrgs, dDays, dFlows, dUsers, dTypes, dModels []string
-	dCredits, dQuantity, dEvents                  []int64
-	// execution totals
-	xOrgs, xExecs, xTypes, xFlows, xUsers []string
-	xCredits, xEvents                     []int64
-	xFirst, xLast                         []string
-	// flows
-	fOrgs, fFlows []string
-	// member counters
-	mOrgs, mUsers, mStarts []string
-	mAmounts               []int64
+	entries     []entryRow
+	allocations []allocationRow
+	grants      []grantRow
+	accounts    []accountRow
+	daily       []dailyRow
+	executions  []executionRow
+	flows       []flowRow
+	members     []memberRow
+}
+
+// entryRow is a usage entry of ledger_entries.
+type entryRow struct {
+	ID       int64  `json:"id"`
+	OrgID    string `json:"org_id"`
+	Amount   int64  `json:"amount_mc"` // negative: usage takes credits away
+	Unfunded int64  `json:"unfunded_mc"`
+	Memo     string `json:"memo"`
+}
+
+// allocationRow is a row of allocations.
+type allocationRow struct {
+	OrgID   string `json:"org_id"`
+	EntryID int64  `json:"entry_id"`
+	GrantID int64  `json:"grant_id"`
+	Amount  int64  `json:"amount_mc"`
+	Settled bool   `json:"settled"`
+}
+
+// grantRow is a grant's new remainder.
+type grantRow struct {
+	ID        int64 `json:"id"`
+	Remaining int64 `json:"remaining_mc"`
+}
+
+// accountRow is an org's account row after the group.
+type accountRow struct {
+	OrgID      string    `json:"org_id"`
+	Balance    int64     `json:"balance_mc"`
+	Arrears    int64     `json:"arrears_mc"`
+	CycleStart time.Time `json:"cycle_start"`
+	CycleEnd   time.Time `json:"cycle_end"`
+	CycleUsed  int64     `json:"cycle_used_mc"`
+}
+
+// dailyRow is what to add to a row of usage_daily.
+type dailyRow struct {
+	OrgID    string `json:"org_id"`
+	Day      string `json:"day"` // YYYY-MM-DD in the org's zone
+	FlowID   string `json:"flow_id"`
+	UserID   string `json:"user_id"`
+	Type     string `json:"type"`
+	Model    string `json:"model"`
+	Credits  int64  `json:"credits_mc"`
+	Quantity int64  `json:"quantity"`
+	Events   int64  `json:"events"`
+}
+
+// executionRow is what to add to a row of execution_usage.
+type executionRow struct {
+	OrgID       string    `json:"org_id"`
+	ExecutionID string    `json:"execution_id"`
+	Type        string    `json:"type"`
+	FlowID      string    `json:"flow_id"`
+	UserID      string    `json:"user_id"`
+	Credits     int64     `json:"credits_mc"`
+	Events      int64     `json:"events"`
+	FirstAt     time.Time `json:"first_at"`
+	LastAt      time.Time `json:"last_at"`
+}
+
+// flowRow is a flow with usage, inserted when new.
+type flowRow struct {
+	OrgID string `json:"org_id"`
+	ID    string `json:"id"`
+}
+
+// memberRow is what to add to a member's usage in the cycle.
+type memberRow struct {
+	OrgID      string    `json:"org_id"`
+	UserID     string    `json:"user_id"`
+	CycleStart time.Time `json:"cycle_start"`
+	Used       int64     `json:"used_mc"`
 }
 
 // add charges b's new events to its ledger in memory and adds the org's rows.
@@ -52,12 +109,9 @@ func (w *usageWrite) add(b *orgBatch, loc *time.Location) {
 		memo = fmt.Sprintf("Usage: %s (%s)", TypeLabel(b.fresh[0].Type), b.fresh[0].FlowID)
 	}
 	unfunded := lt.allocateDebit(b.entryID, total)
-	w.entryIDs, w.entryOrgs, w.memos = append(w.entryIDs, b.entryID), append(w.entryOrgs, b.org), append(w.memos, memo)
-	w.entryAmounts, w.unfundeds = append(w.entryAmounts, int64(-total)), append(w.unfundeds, int64(unfunded))
-
+	w.entries = append(w.entries, entryRow{ID: b.entryID, OrgID: b.org, Amount: int64(-total), Unfunded: int64(unfunded), Memo: memo})
 	for _, a := range lt.allocs {
-		w.allocOrgs, w.allocEntries, w.allocGrants = append(w.allocOrgs, b.org), append(w.allocEntries, a.EntryID), append(w.allocGrants, a.GrantID)
-		w.allocAmounts, w.allocSettled = append(w.allocAmounts, int64(a.Amount)), append(w.allocSettled, a.Settled)
+		w.allocations = append(w.allocations, allocationRow{OrgID: b.org, EntryID: a.EntryID, GrantID: a.GrantID, Amount: int64(a.Amount), Settled: a.Settled})
 	}
 	lt.allocs = nil
 	ids := make([]int64, 0, len(lt.dirty))
@@ -66,22 +120,19 @@ func (w *usageWrite) add(b *orgBatch, loc *time.Location) {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
-		w.grantIDs, w.grantRemaining = append(w.grantIDs, id), append(w.grantRemaining, int64(lt.dirty[id].Remaining))
+		w.grants = append(w.grants, grantRow{ID: id, Remaining: int64(lt.dirty[id].Remaining)})
 	}
 	lt.dirty = map[int64]*liveGrant{}
 
 	a := &lt.acct
-	w.acctOrgs, w.balances, w.arrears = append(w.acctOrgs, b.org), append(w.balances, int64(a.Balance)), append(w.arrears, int64(a.Arrears))
-	w.cycleStarts, w.cycleEnds = append(w.cycleStarts, rfc3339(a.CycleStart)), append(w.cycleEnds, rfc3339(a.CycleEnd))
-	w.cycleUsed = append(w.cycleUsed, int64(a.CycleUsed))
+	w.accounts = append(w.accounts, accountRow{OrgID: b.org, Balance: int64(a.Balance), Arrears: int64(a.Arrears),
+		CycleStart: a.CycleStart.UTC(), CycleEnd: a.CycleEnd.UTC(), CycleUsed: int64(a.CycleUsed)})
 	lt.touched = false
 
 	w.addDaily(b.org, b.fresh, loc)
 	w.addExecutions(b.org, b.fresh)
 	w.addFlowsAndMembers(b.org, b.fresh, a.CycleStart)
 }
-
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 type dailyKey struct{ Day, Flow, User, Type, Model string }
 
@@ -121,9 +172,8 @@ func (w *usageWrite) addDaily(org string, fresh []*pricedEvent, loc *time.Locati
 	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) }) // one row-lock order
 	for _, k := range keys {
 		s := sums[k]
-		w.dOrgs, w.dDays, w.dFlows, w.dUsers = append(w.dOrgs, org), append(w.dDays, k.Day), append(w.dFlows, k.Flow), append(w.dUsers, k.User)
-		w.dTypes, w.dModels = append(w.dTypes, k.Type), append(w.dModels, k.Model)
-		w.dCredits, w.dQuantity, w.dEvents = append(w.dCredits, s.credits), append(w.dQuantity, s.quantity), append(w.dEvents, s.events)
+		w.daily = append(w.daily, dailyRow{OrgID: org, Day: k.Day, FlowID: k.Flow, UserID: k.User, Type: k.Type, Model: k.Model,
+			Credits: s.credits, Quantity: s.quantity, Events: s.events})
 	}
 }
 
@@ -162,9 +212,8 @@ func (w *usageWrite) addExecutions(org string, fresh []*pricedEvent) {
 	})
 	for _, k := range keys {
 		a := sums[k]
-		w.xOrgs, w.xExecs, w.xTypes, w.xFlows, w.xUsers = append(w.xOrgs, org), append(w.xExecs, k.exec), append(w.xTypes, k.typ), append(w.xFlows, a.flow), append(w.xUsers, a.user)
-		w.xCredits, w.xEvents = append(w.xCredits, a.credits), append(w.xEvents, a.n)
-		w.xFirst, w.xLast = append(w.xFirst, rfc3339(a.first)), append(w.xLast, rfc3339(a.last))
+		w.executions = append(w.executions, executionRow{OrgID: org, ExecutionID: k.exec, Type: k.typ, FlowID: a.flow, UserID: a.user,
+			Credits: a.credits, Events: a.n, FirstAt: a.first.UTC(), LastAt: a.last.UTC()})
 	}
 }
 
@@ -177,7 +226,7 @@ func (w *usageWrite) addFlowsAndMembers(org string, fresh []*pricedEvent, cycleS
 		perUser[e.UserID] += int64(e.Cost)
 	}
 	for _, f := range sortedKeys(flows) {
-		w.fOrgs, w.fFlows = append(w.fOrgs, org), append(w.fFlows, f)
+		w.flows = append(w.flows, flowRow{OrgID: org, ID: f})
 	}
 	users := make([]string, 0, len(perUser))
 	for u := range perUser {
@@ -185,7 +234,7 @@ func (w *usageWrite) addFlowsAndMembers(org string, fresh []*pricedEvent, cycleS
 	}
 	sort.Strings(users)
 	for _, u := range users {
-		w.mOrgs, w.mUsers, w.mStarts, w.mAmounts = append(w.mOrgs, org), append(w.mUsers, u), append(w.mStarts, rfc3339(cycleStart)), append(w.mAmounts, perUser[u])
+		w.members = append(w.members, memberRow{OrgID: org, UserID: u, CycleStart: cycleStart.UTC(), Used: perUser[u]})
 	}
 }
 
@@ -198,17 +247,18 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// args returns the parameters of write-usage, in its order.
-func (w *usageWrite) args(now time.Time) []any {
-	a := pq.Array
-	return []any{now,
-		a(w.entryIDs), a(w.entryOrgs), a(w.entryAmounts), a(w.unfundeds), a(w.memos),
-		a(w.allocOrgs), a(w.allocEntries), a(w.allocGrants), a(w.allocAmounts), a(w.allocSettled),
-		a(w.grantIDs), a(w.grantRemaining),
-		a(w.acctOrgs), a(w.balances), a(w.arrears), a(w.cycleStarts), a(w.cycleEnds), a(w.cycleUsed),
-		a(w.dOrgs), a(w.dDays), a(w.dFlows), a(w.dUsers), a(w.dTypes), a(w.dModels), a(w.dCredits), a(w.dQuantity), a(w.dEvents),
-		a(w.xOrgs), a(w.xExecs), a(w.xTypes), a(w.xFlows), a(w.xUsers), a(w.xCredits), a(w.xEvents), a(w.xFirst), a(w.xLast),
-		a(w.fOrgs), a(w.fFlows),
-		a(w.mOrgs), a(w.mUsers), a(w.mStarts), a(w.mAmounts),
+// args returns the parameters of write-usage: now, then each table's rows as a JSON array.
+func (w *usageWrite) args(now time.Time) ([]any, error) {
+	out := []any{now}
+	for _, rows := range []any{w.entries, w.allocations, w.grants, w.accounts, w.daily, w.executions, w.flows, w.members} {
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return nil, fmt.Errorf("billing: encode usage rows: %w", err)
+		}
+		if string(b) == "null" {
+			b = []byte("[]")
+		}
+		out = append(out, string(b)) // text, not bytea: lib/pq sends []byte in binary
 	}
+	return out, nil
 }

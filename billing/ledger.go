@@ -19,9 +19,9 @@ const (
 	GrantAdjustment    = "adjustment"
 )
 
-// account is an organization's ledger head: the row locked to serialise its ledger, with the
+// Account is an organization's ledger head: the row locked to serialise its ledger, with the
 // org settings the ledger needs.
-type account struct {
+type Account struct {
 	OrgID           string        `db:"org_id"`
 	Balance         Millicredits  `db:"balance_mc"`
 	Arrears         Millicredits  `db:"arrears_mc"`
@@ -37,7 +37,7 @@ type account struct {
 }
 
 // allotment is the credits the org's plan grants each cycle.
-func (a *account) allotment() Millicredits {
+func (a *Account) allotment() Millicredits {
 	if a.PlanCredits != nil {
 		return *a.PlanCredits
 	}
@@ -101,8 +101,8 @@ func consumptionOrder(grants []*liveGrant) {
 // Changes to grants and the account are kept in memory and written by flush.
 type ledgerTx struct {
 	tx      *sqlx.Tx
-	stmts   *stmtCache
-	acct    account
+	store   *Store
+	acct    Account
 	now     time.Time
 	grants  []*liveGrant // nil until loaded
 	dirty   map[int64]*liveGrant
@@ -119,9 +119,9 @@ type pendingAlloc struct {
 
 // lockLedger locks org's account row and rolls its cycle over if it has ended.
 func (s *Service) lockLedger(ctx context.Context, tx *sqlx.Tx, orgID string, now time.Time) (*ledgerTx, error) {
-	lt := &ledgerTx{tx: tx, stmts: s.stmts, now: now, dirty: map[int64]*liveGrant{}}
-	if err := s.stmts.get(ctx, tx, &lt.acct, q.lockAccount, orgID); err != nil {
-		return nil, notFound(err, "organization not found", "lock account")
+	lt := &ledgerTx{tx: tx, store: s.Store, now: now, dirty: map[int64]*liveGrant{}}
+	if err := s.Get(ctx, tx, &lt.acct, queries.LockAccount, orgID); err != nil {
+		return nil, NotFound(err, "organization not found", "lock account")
 	}
 	if !lt.acct.CycleEnd.After(now) {
 		if err := lt.rollover(ctx); err != nil {
@@ -137,7 +137,7 @@ func (lt *ledgerTx) loadGrants(ctx context.Context) error {
 		return lt.expireDue(ctx, lt.now)
 	}
 	var gs []*liveGrant
-	if err := lt.stmts.selectAll(ctx, lt.tx, &gs, q.selectLiveGrants, lt.acct.OrgID); err != nil {
+	if err := lt.store.Select(ctx, lt.tx, &gs, queries.SelectLiveGrants, lt.acct.OrgID); err != nil {
 		return fmt.Errorf("billing: live grants: %w", err)
 	}
 	if gs == nil {
@@ -155,7 +155,7 @@ func (lt *ledgerTx) expireDue(ctx context.Context, at time.Time) error {
 			continue
 		}
 		amount := g.Remaining
-		id, err := lt.insertEntry(ctx, 0, "expiry", -amount, &g.ID, 0, fmt.Sprintf("%s expired", kindLabel(g.Kind)), *g.ExpiresAt)
+		id, err := lt.insertEntry(ctx, 0, "expiry", -amount, &g.ID, 0, fmt.Sprintf("%s expired", GrantKindLabel(g.Kind)), *g.ExpiresAt)
 		if err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func cycleRef(start time.Time) string { return start.UTC().Format(time.RFC3339) 
 // grant with the same once-only reference (an allotment's cycle, a purchase's payment) exists.
 func (lt *ledgerTx) grant(ctx context.Context, kind string, amount Millicredits, expiresAt *time.Time, ref, memo string, at time.Time) (int64, error) {
 	var id int64
-	rows, err := lt.tx.QueryContext(ctx, q.insertGrant, lt.acct.OrgID, kind, amount, expiresAt, ref, at)
+	rows, err := lt.tx.QueryContext(ctx, queries.InsertGrant, lt.acct.OrgID, kind, amount, expiresAt, ref, at)
 	if err != nil {
 		return 0, fmt.Errorf("billing: insert grant: %w", err)
 	}
@@ -254,7 +254,7 @@ func (lt *ledgerTx) settleArrears(ctx context.Context, g *liveGrant) error {
 	if err := lt.flushAllocations(ctx); err != nil {
 		return err
 	}
-	if err := lt.tx.SelectContext(ctx, &open, q.selectUnfundedEntries, lt.acct.OrgID); err != nil {
+	if err := lt.tx.SelectContext(ctx, &open, queries.SelectUnfundedEntries, lt.acct.OrgID); err != nil {
 		return fmt.Errorf("billing: unfunded entries: %w", err)
 	}
 	for _, e := range open {
@@ -330,7 +330,7 @@ func (lt *ledgerTx) takeGrantRemainders() []any {
 
 func (lt *ledgerTx) insertEntry(ctx context.Context, id int64, kind string, amount Millicredits, grantID *int64, unfunded Millicredits, memo string, at time.Time) (int64, error) {
 	var out int64
-	err := lt.tx.QueryRowxContext(ctx, q.insertLedgerEntry, id, lt.acct.OrgID, kind, amount, grantID, unfunded, memo, at).Scan(&out)
+	err := lt.tx.QueryRowxContext(ctx, queries.InsertLedgerEntry, id, lt.acct.OrgID, kind, amount, grantID, unfunded, memo, at).Scan(&out)
 	if err != nil {
 		return 0, fmt.Errorf("billing: insert %s entry: %w", kind, err)
 	}
@@ -343,13 +343,13 @@ func (lt *ledgerTx) flush(ctx context.Context) error {
 		return err
 	}
 	if len(lt.dirty) > 0 {
-		if _, err := lt.tx.ExecContext(ctx, q.updateGrantRemainders, lt.takeGrantRemainders()...); err != nil {
+		if _, err := lt.tx.ExecContext(ctx, queries.UpdateGrantRemainders, lt.takeGrantRemainders()...); err != nil {
 			return fmt.Errorf("billing: update grants: %w", err)
 		}
 	}
 	if lt.touched {
 		a := lt.acct
-		if _, err := lt.tx.ExecContext(ctx, q.updateAccount, a.OrgID, a.Balance, a.Arrears, a.CycleStart, a.CycleEnd, a.CycleUsed, lt.now); err != nil {
+		if _, err := lt.tx.ExecContext(ctx, queries.UpdateAccount, a.OrgID, a.Balance, a.Arrears, a.CycleStart, a.CycleEnd, a.CycleUsed, lt.now); err != nil {
 			return fmt.Errorf("billing: update account: %w", err)
 		}
 		lt.touched = false
@@ -363,13 +363,14 @@ func (lt *ledgerTx) flushAllocations(ctx context.Context) error {
 	}
 	args := append([]any{lt.acct.OrgID}, lt.takeAllocations()...)
 	args = append(args, lt.now)
-	if _, err := lt.tx.ExecContext(ctx, q.insertAllocations, args...); err != nil {
+	if _, err := lt.tx.ExecContext(ctx, queries.InsertAllocations, args...); err != nil {
 		return fmt.Errorf("billing: insert allocations: %w", err)
 	}
 	return nil
 }
 
-func kindLabel(kind string) string {
+// GrantKindLabel names a kind of grant for people: "Plan allotment", "Purchased credits".
+func GrantKindLabel(kind string) string {
 	switch kind {
 	case GrantPlanAllotment:
 		return "Plan allotment"
@@ -402,10 +403,10 @@ func (s *Service) GrantCredits(ctx context.Context, orgID, kind string, amount M
 		return 0, Errorf(EINVALID, "a grant's expiry must be in the future")
 	}
 	if memo == "" {
-		memo = kindLabel(kind)
+		memo = GrantKindLabel(kind)
 	}
 	var id int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		lt, err := s.lockLedger(ctx, tx, orgID, now)
 		if err != nil {
 			return err
@@ -423,11 +424,11 @@ func (s *Service) GrantCredits(ctx context.Context, orgID, kind string, amount M
 func (s *Service) RollOverDue(ctx context.Context, limit int) (int, error) {
 	now := s.now()
 	var orgs []string
-	if err := s.db.SelectContext(ctx, &orgs, q.selectDueAccounts, now, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &orgs, queries.SelectDueAccounts, now, limit); err != nil {
 		return 0, fmt.Errorf("billing: due accounts: %w", err)
 	}
 	for _, org := range orgs {
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 			lt, err := s.lockLedger(ctx, tx, org, now)
 			if err != nil {
 				return err

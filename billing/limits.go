@@ -4,17 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"time"
 )
-
-//go:embed limits.sql
-var limitsSQL string
-
-type limitQueries struct {
-	setOrgLimit    string `query:"set-org-limit"`
-	setMemberLimit string `query:"set-member-limit"`
-}
-
-var lq = mustLoadQueries[limitQueries](limitsSQL)
 
 // MaxLimit is the largest monthly limit accepted: a billion credits.
 const MaxLimit = 1_000_000_000 * Credit
@@ -33,7 +24,7 @@ func (s *Service) SetMonthlyLimit(ctx context.Context, orgID string, limit *Mill
 	if err := checkLimit(limit); err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, lq.setOrgLimit, orgID, limit)
+	res, err := s.db.ExecContext(ctx, queries.SetOrgLimit, orgID, limit)
 	if err != nil {
 		return fmt.Errorf("billing: set monthly limit: %w", err)
 	}
@@ -49,7 +40,7 @@ func (s *Service) SetMemberLimit(ctx context.Context, orgID, userID string, limi
 	if err := checkLimit(limit); err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, lq.setMemberLimit, orgID, userID, limit)
+	res, err := s.db.ExecContext(ctx, queries.SetMemberLimit, orgID, userID, limit)
 	if err != nil {
 		return fmt.Errorf("billing: set member limit: %w", err)
 	}
@@ -57,4 +48,33 @@ func (s *Service) SetMemberLimit(ctx context.Context, orgID, userID string, limi
 		return Errorf(ENOTFOUND, "that user is not a member of this organization")
 	}
 	return nil
+}
+
+// MemberStanding is a member's own position in the current billing cycle.
+type MemberStanding struct {
+	UserID string        `db:"user_id"`
+	Role   string        `db:"role"`
+	Limit  *Millicredits `db:"monthly_limit_mc"` // nil: no member limit
+	Used   Millicredits  `db:"used_mc"`          // credits this member's flows used this cycle
+	// CycleStart and CycleEnd bound the cycle Used counts.
+	CycleStart time.Time `db:"-"`
+	CycleEnd   time.Time `db:"-"`
+}
+
+// Paused reports whether the member's own monthly limit is reached, which pauses their flows.
+func (m *MemberStanding) Paused() bool { return m.Limit != nil && m.Used >= *m.Limit }
+
+// MemberStanding returns user's limit and usage in org's current cycle (rolling the cycle over
+// first if it ended). ENOTFOUND when user is not a member of org.
+func (s *Service) MemberStanding(ctx context.Context, orgID, userID string) (*MemberStanding, error) {
+	a, err := s.currentAccount(ctx, orgID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	var m MemberStanding
+	if err := s.db.GetContext(ctx, &m, queries.SelectMemberStanding, orgID, userID, a.CycleStart); err != nil {
+		return nil, NotFound(err, "you are not a member of this organization", "select member standing")
+	}
+	m.CycleStart, m.CycleEnd = a.CycleStart, a.CycleEnd
+	return &m, nil
 }

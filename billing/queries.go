@@ -2,71 +2,89 @@ package billing
 
 import (
 	_ "embed"
-	"fmt"
-	"reflect"
-
-	"github.com/qustavo/dotsql"
 )
 
 //go:embed queries.sql
 var queriesSQL string
 
-// queries holds the named statements of queries.sql; each field's tag names its query.
-type queries struct {
-	selectRateCard        string `query:"select-rate-card"`
-	lockAccount           string `query:"lock-account"`
-	selectAccount         string `query:"select-account"`
-	selectLiveGrants      string `query:"select-live-grants"`
-	insertLedgerEntry     string `query:"insert-ledger-entry"`
-	insertAllocations     string `query:"insert-allocations"`
-	updateGrantRemainders string `query:"update-grant-remainders"`
-	updateAccount         string `query:"update-account"`
-	selectMemberLimits    string `query:"select-member-limits"`
-	insertGrant           string `query:"insert-grant"`
-	selectUnfundedEntries string `query:"select-unfunded-entries"`
-	insertOrg             string `query:"insert-org"`
-	insertAccount         string `query:"insert-account"`
-	insertUser            string `query:"insert-user"`
-	insertMembership      string `query:"insert-membership"`
-	selectUserByEmail     string `query:"select-user-by-email"`
-	selectUser            string `query:"select-user"`
-	selectMembershipsOf   string `query:"select-memberships-of-user"`
-	selectMembership      string `query:"select-membership"`
-	insertAPIKey          string `query:"insert-api-key"`
-	selectAPIKey          string `query:"select-api-key"`
-	revokeAPIKey          string `query:"revoke-api-key"`
-	selectExecution       string `query:"select-execution"`
-	selectCreditSummary   string `query:"select-credit-summary"`
-	selectDueAccounts     string `query:"select-due-accounts"`
-	selectOrgPlan         string `query:"select-org-plan"`
-	selectPlans           string `query:"select-plans"`
-	selectPlan            string `query:"select-plan"`
-	upsertFlow            string `query:"upsert-flow"`
-	countOrgs             string `query:"count-orgs"`
+// queryText holds the statements of queries.sql, one field per query name (SelectPlan for
+// "select-plan").
+type queryText struct {
+	SelectRateCard         string
+	LockAccount            string
+	SelectAccount          string
+	SelectLiveGrants       string
+	InsertLedgerEntry      string
+	InsertAllocations      string
+	UpdateGrantRemainders  string
+	UpdateAccount          string
+	SelectMemberLimits     string
+	InsertGrant            string
+	SelectUnfundedEntries  string
+	InsertOrg              string
+	InsertAccount          string
+	SelectCreditSummary    string
+	SelectDueAccounts      string
+	SelectOrgPlan          string
+	SelectPlans            string
+	SelectPlan             string
+	UpsertFlow             string
+	CountOrgs              string
+	LockAccounts           string
+	SelectMembers          string
+	InsertEvents           string
+	SelectRecorded         string
+	SelectLiveGrantsOfOrgs string
+	WriteUsage             string
+	SetOrgLimit            string
+	SetMemberLimit         string
+	SelectMemberStanding   string
+	LockAccountRow         string
+	CheckTimezone          string
+	UpdateOrgTimezone      string
+	SetRebuildMemory       string
+	DeleteUsageDaily       string
+	RebuildUsageDaily      string
 }
 
-// q is read-only after package initialisation.
-var q = mustLoadQueries[queries](queriesSQL)
-
-// mustLoadQueries fills a struct of string fields from a file of named queries: each field's
-// `query:"name"` tag names its query. A feature with its own SQL file declares its own struct
-// and loads it the same way. A missing query panics at start-up, never at run time.
-func mustLoadQueries[T any](src string) *T {
-	dot, err := dotsql.LoadFromString(src)
-	if err != nil {
-		panic(fmt.Sprintf("billing: parse queries: %v", err))
+// queries is read-only after package initialisation; a missing name panics there.
+var queries = func() queryText {
+	f := ParseQueries("billing/queries.sql", queriesSQL)
+	return queryText{
+		SelectRateCard:         f.Get("select-rate-card"),
+		LockAccount:            f.Get("lock-account"),
+		SelectAccount:          f.Get("select-account"),
+		SelectLiveGrants:       f.Get("select-live-grants"),
+		InsertLedgerEntry:      f.Get("insert-ledger-entry"),
+		InsertAllocations:      f.Get("insert-allocations"),
+		UpdateGrantRemainders:  f.Get("update-grant-remainders"),
+		UpdateAccount:          f.Get("update-account"),
+		SelectMemberLimits:     f.Get("select-member-limits"),
+		InsertGrant:            f.Get("insert-grant"),
+		SelectUnfundedEntries:  f.Get("select-unfunded-entries"),
+		InsertOrg:              f.Get("insert-org"),
+		InsertAccount:          f.Get("insert-account"),
+		SelectCreditSummary:    f.Get("select-credit-summary"),
+		SelectDueAccounts:      f.Get("select-due-accounts"),
+		SelectOrgPlan:          f.Get("select-org-plan"),
+		SelectPlans:            f.Get("select-plans"),
+		SelectPlan:             f.Get("select-plan"),
+		UpsertFlow:             f.Get("upsert-flow"),
+		CountOrgs:              f.Get("count-orgs"),
+		LockAccounts:           f.Get("lock-accounts"),
+		SelectMembers:          f.Get("select-members"),
+		InsertEvents:           f.Get("insert-events"),
+		SelectRecorded:         f.Get("select-recorded"),
+		SelectLiveGrantsOfOrgs: f.Get("select-live-grants-of-orgs"),
+		WriteUsage:             f.Get("write-usage"),
+		SetOrgLimit:            f.Get("set-org-limit"),
+		SetMemberLimit:         f.Get("set-member-limit"),
+		SelectMemberStanding:   f.Get("select-member-standing"),
+		LockAccountRow:         f.Get("lock-account-row"),
+		CheckTimezone:          f.Get("check-timezone"),
+		UpdateOrgTimezone:      f.Get("update-org-timezone"),
+		SetRebuildMemory:       f.Get("set-rebuild-memory"),
+		DeleteUsageDaily:       f.Get("delete-usage-daily"),
+		RebuildUsageDaily:      f.Get("rebuild-usage-daily"),
 	}
-	out := new(T)
-	v := reflect.ValueOf(out).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name := t.Field(i).Tag.Get("query")
-		raw, err := dot.Raw(name)
-		if err != nil {
-			panic(fmt.Sprintf("billing: no query named %q", name))
-		}
-		// Unexported fields are set through their address: the struct is ours.
-		reflect.NewAt(v.Field(i).Type(), v.Field(i).Addr().UnsafePointer()).Elem().SetString(raw)
-	}
-	return out
-}
+}()

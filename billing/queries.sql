@@ -1,6 +1,9 @@
--- Named queries of the billing domain, loaded once at start-up (see queries.go).
--- Positional parameters are used where arrays are passed to unnest, with each one's meaning
--- listed above the query.
+-- Named queries of the core (package billing): the rate card, accounts, grants, the ledger,
+-- ingestion, cycles, limits and time zones. Parsed once at start-up into queryText (queries.go);
+-- names are verb-noun and unique. Positional parameters are used where arrays are passed to
+-- unnest, with each one's meaning listed above the query. Ingestion records the queued batches
+-- of any number of organizations with six statements (lock-accounts … write-usage), whatever the
+-- number of events.
 
 -- name: select-rate-card
 SELECT type, model, unit, unit_size, mc_per_unit, label, effective_from FROM rate_card;
@@ -89,48 +92,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $5);
 -- name: insert-account
 INSERT INTO accounts (org_id, cycle_start, cycle_end, updated_at) VALUES ($1, $2, $3, $2);
 
--- name: insert-user
-INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5);
-
--- name: insert-membership
-INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (org_id, user_id) DO UPDATE SET role = EXCLUDED.role;
-
--- name: select-user-by-email
-SELECT id, email, name, password_hash, created_at FROM users WHERE lower(email) = lower($1);
-
--- name: select-user
-SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1;
-
--- name: select-memberships-of-user
-SELECT m.org_id, o.name AS org_name, m.user_id, m.role, m.monthly_limit_mc
-FROM memberships m JOIN orgs o ON o.id = m.org_id
-WHERE m.user_id = $1 ORDER BY o.name, m.org_id;
-
--- name: select-membership
-SELECT m.org_id, o.name AS org_name, m.user_id, m.role, m.monthly_limit_mc
-FROM memberships m JOIN orgs o ON o.id = m.org_id
-WHERE m.org_id = $1 AND m.user_id = $2;
-
--- name: insert-api-key
-INSERT INTO api_keys (org_id, user_id, name, prefix, secret_hash, created_at)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id;
-
--- name: select-api-key
--- The key for a secret hash, with its owner's current membership: a key stops working when
--- it is revoked or its user leaves the org.
-SELECT k.id, k.org_id, k.user_id, m.role
-FROM api_keys k JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id
-WHERE k.secret_hash = $1 AND k.revoked_at IS NULL;
-
--- name: revoke-api-key
-UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL;
-
--- name: select-execution
--- One execution's credits by type (index execution_usage primary key).
-SELECT type, flow_id, credits_mc FROM execution_usage
-WHERE org_id = $1 AND execution_id = $2 ORDER BY type;
-
 -- name: select-credit-summary
 -- What is left by kind of grant, and the current allotment. $1 org, $2 cycle start.
 SELECT
@@ -160,3 +121,165 @@ ON CONFLICT (org_id, id) DO UPDATE SET name = EXCLUDED.name;
 
 -- name: count-orgs
 SELECT count(*) FROM orgs;
+
+-- name: lock-accounts
+-- Locks the accounts of the orgs in $1, in org id order (LockRows runs above the sort), so that
+-- two transactions never wait on each other in a cycle.
+SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
+       o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
+       p.monthly_credits_mc AS plan_credits_mc
+FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
+WHERE a.org_id = ANY($1::text[])
+ORDER BY a.org_id
+-- SHARE on the org rows makes a statement that waited for the account locks read their latest
+-- versions (a time zone or limit changed meanwhile), not its start snapshot's. (KEY SHARE would
+-- not: it is compatible with the change, so the old version is locked and returned.)
+FOR UPDATE OF a FOR SHARE OF o;
+
+-- name: select-members
+-- Which (org, user) pairs are memberships, with each member's limit and usage in the cycle
+-- that starts at the given instant. $1 orgs, $2 users, $3 cycle starts.
+SELECT m.org_id, m.user_id, m.monthly_limit_mc, COALESCE(u.used_mc, 0) AS used_mc
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS p(org_id, user_id, cycle_start)
+JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.user_id
+LEFT JOIN member_cycle_usage u
+  ON u.org_id = p.org_id AND u.user_id = p.user_id AND u.cycle_start = p.cycle_start;
+
+-- name: insert-events
+-- Records events; each org's new events share one new ledger entry id. Ids an org recorded
+-- before are skipped; RETURNING lists the new ones. $1 orgs (distinct), then per event:
+-- $2 org, $3 id, $4 flow, $5 execution, $6 user, $7 type, $8 model, $9 quantity, $10 cost,
+-- $11 occurred_at, $13 body hash; $12 received_at.
+WITH entry AS (
+    SELECT o, nextval('ledger_entries_id_seq') AS id FROM unnest($1::text[]) AS o
+)
+INSERT INTO usage_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity,
+                          cost_mc, occurred_at, received_at, entry_id, body_hash)
+SELECT e.org_id, e.id, e.flow_id, e.execution_id, e.user_id, e.type, e.model, e.quantity,
+       e.cost_mc, e.occurred_at, $12, entry.id, e.body_hash
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::bigint[], $10::bigint[], $11::timestamptz[], $13::bytea[])
+     AS e(org_id, id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, body_hash)
+JOIN entry ON entry.o = e.org_id
+ON CONFLICT (org_id, id) DO NOTHING
+RETURNING org_id, id, entry_id;
+
+-- name: select-recorded
+-- The stored hash and cost of events recorded before: $1 orgs, $2 ids (pairs).
+SELECT u.org_id, u.id, u.body_hash, u.cost_mc
+FROM unnest($1::text[], $2::text[]) AS p(org_id, id)
+JOIN usage_events u ON u.org_id = p.org_id AND u.id = p.id;
+
+-- name: select-live-grants-of-orgs
+-- The orgs' grants with credit left, each org's in consumption order: soonest expiry first,
+-- never-expiring oldest first (index grants_live_idx).
+SELECT org_id, id, kind, remaining_mc, expires_at FROM grants
+WHERE org_id = ANY($1::text[]) AND remaining_mc > 0
+ORDER BY org_id, expires_at NULLS LAST, id;
+
+-- name: write-usage
+-- Everything the transaction writes after allocation, for every org at once, in one statement.
+-- $1 is now; $2 … $9 are JSON arrays of rows, one per table (usageWrite in ingest_write.go),
+-- each read with json_populate_recordset into the table's own row type: a row's JSON field is
+-- named for its column, so a new column is a field of the Go row and a name in the lists below.
+-- The member counters come back.
+WITH entry AS (
+    -- ledger_entries: each org's usage entry (signed amount, unfunded part)
+    INSERT INTO ledger_entries (id, org_id, kind, amount_mc, unfunded_mc, memo, created_at)
+    SELECT id, org_id, 'usage', amount_mc, unfunded_mc, memo, $1
+    FROM json_populate_recordset(NULL::ledger_entries, $2::json)
+), alloc AS (
+    -- allocations: which grant paid which entry (settled: arrears paid by a grant)
+    INSERT INTO allocations (org_id, entry_id, grant_id, amount_mc, settled, created_at)
+    SELECT org_id, entry_id, grant_id, amount_mc, settled, $1
+    FROM json_populate_recordset(NULL::allocations, $3::json)
+), grant_rem AS (
+    -- grants: the new remainder of every grant touched (usage, expiries, settlements)
+    UPDATE grants g SET remaining_mc = t.remaining_mc
+    FROM json_populate_recordset(NULL::grants, $4::json) AS t
+    WHERE g.id = t.id
+), acct AS (
+    -- accounts: each org's balance, arrears, cycle and cycle usage
+    UPDATE accounts a SET balance_mc = t.balance_mc, arrears_mc = t.arrears_mc,
+           cycle_start = t.cycle_start, cycle_end = t.cycle_end, cycle_used_mc = t.cycle_used_mc,
+           updated_at = $1
+    FROM json_populate_recordset(NULL::accounts, $5::json) AS t
+    WHERE a.org_id = t.org_id
+), daily AS (
+    -- usage_daily: the rollup rows, added to (days in the org's zone)
+    INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+    SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events
+    FROM json_populate_recordset(NULL::usage_daily, $6::json)
+    ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
+        credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_daily.quantity + EXCLUDED.quantity,
+        events = usage_daily.events + EXCLUDED.events
+), execs AS (
+    -- execution_usage: per execution and type totals, added to, with first and last event
+    INSERT INTO execution_usage (org_id, execution_id, type, flow_id, user_id, credits_mc, events,
+                                 first_at, last_at)
+    SELECT org_id, execution_id, type, flow_id, user_id, credits_mc, events, first_at, last_at
+    FROM json_populate_recordset(NULL::execution_usage, $7::json)
+    ON CONFLICT (org_id, execution_id, type) DO UPDATE SET
+        credits_mc = execution_usage.credits_mc + EXCLUDED.credits_mc,
+        events = execution_usage.events + EXCLUDED.events,
+        first_at = LEAST(execution_usage.first_at, EXCLUDED.first_at),
+        last_at = GREATEST(execution_usage.last_at, EXCLUDED.last_at)
+), new_flows AS (
+    -- flows: flows seen for the first time (named later, if ever)
+    INSERT INTO flows (org_id, id, created_at)
+    SELECT org_id, id, $1 FROM json_populate_recordset(NULL::flows, $8::json)
+    ON CONFLICT DO NOTHING
+)
+-- member_cycle_usage: what each member used this cycle, added to and returned
+INSERT INTO member_cycle_usage (org_id, user_id, cycle_start, used_mc)
+SELECT org_id, user_id, cycle_start, used_mc
+FROM json_populate_recordset(NULL::member_cycle_usage, $9::json)
+ON CONFLICT (org_id, user_id, cycle_start)
+DO UPDATE SET used_mc = member_cycle_usage.used_mc + EXCLUDED.used_mc
+RETURNING org_id, user_id, used_mc;
+
+-- name: set-org-limit
+UPDATE orgs SET monthly_limit_mc = $2 WHERE id = $1;
+
+-- name: set-member-limit
+UPDATE memberships SET monthly_limit_mc = $3 WHERE org_id = $1 AND user_id = $2;
+
+-- name: select-member-standing
+-- A member's role, monthly limit and usage in the cycle starting $3 (member_cycle_usage key).
+-- $1 org, $2 user.
+SELECT m.user_id, m.role, m.monthly_limit_mc, COALESCE(u.used_mc, 0) AS used_mc
+FROM memberships m
+LEFT JOIN member_cycle_usage u
+  ON u.org_id = m.org_id AND u.user_id = m.user_id AND u.cycle_start = $3
+WHERE m.org_id = $1 AND m.user_id = $2;
+
+-- name: lock-account-row
+-- The org's ledger lock, the row ingestion locks (lock-account in queries.sql).
+SELECT org_id FROM accounts WHERE org_id = $1 FOR UPDATE;
+
+-- name: check-timezone
+-- Fails with 22023 when PostgreSQL does not know the zone $1.
+SELECT CAST(now() AT TIME ZONE $1 AS text);
+
+-- name: update-org-timezone
+UPDATE orgs SET timezone = $2 WHERE id = $1;
+
+-- name: set-rebuild-memory
+-- A year of a busy org is a few hundred thousand groups: keep the rebuild's aggregate in
+-- memory instead of spilling it to disk (this transaction only).
+SET LOCAL work_mem = '128MB';
+
+-- name: delete-usage-daily
+DELETE FROM usage_daily WHERE org_id = $1;
+
+-- name: rebuild-usage-daily
+-- The daily rollup of org $1 recomputed from its events, days cut in zone $2; written in day
+-- order, as ingestion writes it, so a report's range is a contiguous part of the table.
+INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date), flow_id, user_id, type, model,
+       sum(cost_mc), sum(quantity), count(*)
+FROM usage_events
+WHERE org_id = $1
+GROUP BY org_id, 2, flow_id, user_id, type, model
+ORDER BY 2;

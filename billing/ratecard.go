@@ -170,7 +170,7 @@ func (rc *RateCard) Current(at time.Time) []Rate {
 // loadRateCard reads the whole rate card.
 func loadRateCard(ctx context.Context, db sqlx.QueryerContext) ([]Rate, error) {
 	var rows []Rate
-	err := sqlx.SelectContext(ctx, db, &rows, q.selectRateCard)
+	err := sqlx.SelectContext(ctx, db, &rows, queries.SelectRateCard)
 	if err != nil {
 		return nil, fmt.Errorf("billing: load rate card: %w", err)
 	}

@@ -40,14 +40,14 @@ func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
 	if err := ValidateTimezone(tz); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := checkTimezone(ctx, tx, tz); err != nil {
 			return err
 		}
 		if err := lockAccountRow(ctx, tx, orgID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, reportQ.updateOrgTimezone, orgID, tz); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.UpdateOrgTimezone, orgID, tz); err != nil {
 			return fmt.Errorf("billing: set time zone: %w", err)
 		}
 		return rebuildDaily(ctx, tx, orgID, tz)
@@ -57,21 +57,21 @@ func (s *Service) SetTimezone(ctx context.Context, orgID, tz string) error {
 // lockAccountRow takes the organization's ledger lock; ENOTFOUND when it has no account.
 func lockAccountRow(ctx context.Context, tx *sqlx.Tx, orgID string) error {
 	var id string
-	if err := tx.GetContext(ctx, &id, reportQ.lockAccountRow, orgID); err != nil {
-		return notFound(err, "organization not found", "lock account")
+	if err := tx.GetContext(ctx, &id, queries.LockAccountRow, orgID); err != nil {
+		return NotFound(err, "organization not found", "lock account")
 	}
 	return nil
 }
 
 // rebuildDaily replaces the organization's daily rollup with one computed from its events.
 func rebuildDaily(ctx context.Context, tx *sqlx.Tx, orgID, tz string) error {
-	if _, err := tx.ExecContext(ctx, reportQ.setRebuildMemory); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.SetRebuildMemory); err != nil {
 		return fmt.Errorf("billing: rebuild memory: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, reportQ.deleteUsageDaily, orgID); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.DeleteUsageDaily, orgID); err != nil {
 		return fmt.Errorf("billing: clear usage rollup: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, reportQ.rebuildUsageDaily, orgID, tz); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.RebuildUsageDaily, orgID, tz); err != nil {
 		return fmt.Errorf("billing: rebuild usage rollup: %w", err)
 	}
 	return nil
@@ -80,7 +80,7 @@ func rebuildDaily(ctx context.Context, tx *sqlx.Tx, orgID, tz string) error {
 // checkTimezone asks PostgreSQL whether it knows tz too (its zone database may differ).
 func checkTimezone(ctx context.Context, tx *sqlx.Tx, tz string) error {
 	var out string
-	err := tx.GetContext(ctx, &out, reportQ.checkTimezone, tz)
+	err := tx.GetContext(ctx, &out, queries.CheckTimezone, tz)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "22023" {
 		return Errorf(EINVALID, "the database does not know the time zone %q: use another IANA name", tz)

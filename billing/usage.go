@@ -196,20 +196,3 @@ func (s *Service) RecordUsage(ctx context.Context, orgID, keyUser string, events
 	r := s.coalescer.do(job, func(jobs []*usageJob) { s.recordJobs(ctx, jobs) })
 	return r.res, r.err
 }
-
-// location returns the time zone named tz, or UTC when it is unknown. Zones are loaded once.
-func (s *Service) location(tz string) *time.Location {
-	if tz == "" || tz == "UTC" {
-		return time.UTC
-	}
-	if loc, ok := s.zones.Load(tz); ok {
-		return loc.(*time.Location)
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		s.log.Warn("unknown org time zone; using UTC", "tz", tz)
-		return time.UTC
-	}
-	s.zones.Store(tz, loc)
-	return loc
-}

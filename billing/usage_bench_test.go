@@ -7,6 +7,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 // BenchmarkRecordUsage measures the domain's ingestion path on one org, in process (no HTTP):
@@ -15,11 +16,11 @@ func BenchmarkRecordUsage(b *testing.B) {
 	for _, size := range []int{1, 100} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			svc, db := billingtest.NewService(b)
-			u, err := svc.CreateUser(ctx, billing.NewUser{Email: "bench@example.com", Password: "correct horse"})
+			u, err := identity.New(svc).CreateUser(ctx, identity.NewUser{Email: "bench@example.com", Password: "correct horse"})
 			if err != nil {
 				b.Fatal(err)
 			}
-			org, err := svc.CreateOrg(ctx, billing.NewOrg{Name: "Bench", PlanCode: "pro"}, u.ID)
+			org, err := identity.New(svc).CreateOrg(ctx, billing.NewOrg{Name: "Bench", PlanCode: "pro"}, u.ID)
 			if err != nil {
 				b.Fatal(err)
 			}

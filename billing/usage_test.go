@@ -11,7 +11,7 @@ import (
 
 func TestRecordUsage_PricesPerRateCard(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "pro")
+	f := billingtest.NewFixture(t, "pro")
 	cases := []struct {
 		name  string
 		typ   string
@@ -34,44 +34,44 @@ func TestRecordUsage_PricesPerRateCard(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := f.record(t, ev(c.typ, c.model, c.qty))
+			res := f.Record(t, billingtest.Event(c.typ, c.model, c.qty))
 			if got := res.Results[0].Credits.Decimal(); got != c.want {
 				t.Errorf("cost = %s credits, want %s", got, c.want)
 			}
 		})
 	}
-	billingtest.AssertLedger(t, f.db, f.org)
+	billingtest.AssertLedger(t, f.DB, f.Org)
 }
 
 func TestRecordUsage_UnknownTypeOrModelIsRefused(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
+	f := billingtest.NewFixture(t, "free")
 	for _, e := range []billing.UsageEvent{
-		ev("ai", "claude-unknown", 10),
-		ev("ai", "", 10),
-		ev("fax", "", 1),
-		ev("email", "claude-sonnet", 1),
+		billingtest.Event("ai", "claude-unknown", 10),
+		billingtest.Event("ai", "", 10),
+		billingtest.Event("fax", "", 1),
+		billingtest.Event("email", "claude-sonnet", 1),
 	} {
-		_, err := f.svc.RecordUsage(ctx, f.org, f.admin, []billing.UsageEvent{ev("email", "", 1), e})
+		_, err := f.Svc.RecordUsage(ctx, f.Org, f.Admin, []billing.UsageEvent{billingtest.Event("email", "", 1), e})
 		if billing.ErrorCode(err) != billing.EINVALID {
 			t.Errorf("%s/%s: error %v, want EINVALID", e.Type, e.Model, err)
 		}
 	}
 	var n int
-	if err := f.db.Get(&n, `SELECT count(*) FROM usage_events`); err != nil || n != 0 {
+	if err := f.DB.Get(&n, `SELECT count(*) FROM usage_events`); err != nil || n != 0 {
 		t.Fatalf("events written by refused batches: %d (%v)", n, err)
 	}
-	if cs := f.credits(t); cs.Balance != billing.Credits(1000) {
+	if cs := f.Credits(t); cs.Balance != billing.Credits(1000) {
 		t.Errorf("balance changed to %s by refused batches", cs.Balance)
 	}
 }
 
 func TestRecordUsage_DuplicateIDChargesOnce(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
-	e := ev("sms", "", 3)
-	first := f.record(t, e)
-	again := f.record(t, e)
+	f := billingtest.NewFixture(t, "free")
+	e := billingtest.Event("sms", "", 3)
+	first := f.Record(t, e)
+	again := f.Record(t, e)
 	if first.Results[0].Duplicate || !again.Results[0].Duplicate {
 		t.Fatalf("duplicate flags: first %v, again %v", first.Results[0].Duplicate, again.Results[0].Duplicate)
 	}
@@ -84,30 +84,30 @@ func TestRecordUsage_DuplicateIDChargesOnce(t *testing.T) {
 	// The same id with another body is a conflict, and nothing of its batch is written.
 	changed := e
 	changed.Quantity = 4
-	other := ev("email", "", 1)
-	_, err := f.svc.RecordUsage(ctx, f.org, f.admin, []billing.UsageEvent{other, changed})
+	other := billingtest.Event("email", "", 1)
+	_, err := f.Svc.RecordUsage(ctx, f.Org, f.Admin, []billing.UsageEvent{other, changed})
 	if billing.ErrorCode(err) != billing.ECONFLICT {
 		t.Fatalf("reuse with a different body: %v, want ECONFLICT", err)
 	}
 	var n int
-	_ = f.db.Get(&n, `SELECT count(*) FROM usage_events WHERE id = $1`, other.ID)
+	_ = f.DB.Get(&n, `SELECT count(*) FROM usage_events WHERE id = $1`, other.ID)
 	if n != 0 {
 		t.Error("the conflicting batch's other event was recorded")
 	}
-	billingtest.AssertLedger(t, f.db, f.org)
+	billingtest.AssertLedger(t, f.DB, f.Org)
 }
 
 func TestRecordUsage_SameIDConcurrentlyChargesOnce(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
-	e := ev("email", "", 1)
+	f := billingtest.NewFixture(t, "free")
+	e := billingtest.Event("email", "", 1)
 	var wg sync.WaitGroup
 	dups := make(chan bool, 10)
 	for range 10 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := f.svc.RecordUsage(ctx, f.org, f.admin, []billing.UsageEvent{e})
+			res, err := f.Svc.RecordUsage(ctx, f.Org, f.Admin, []billing.UsageEvent{e})
 			if err != nil {
 				t.Error(err)
 				return
@@ -126,15 +126,15 @@ func TestRecordUsage_SameIDConcurrentlyChargesOnce(t *testing.T) {
 	if fresh != 1 {
 		t.Errorf("%d of 10 concurrent posts were charged, want exactly 1", fresh)
 	}
-	if cs := f.credits(t); cs.Balance != billing.Credits(999) {
+	if cs := f.Credits(t); cs.Balance != billing.Credits(999) {
 		t.Errorf("balance %s, want 999", cs.Balance)
 	}
-	billingtest.AssertLedger(t, f.db, f.org)
+	billingtest.AssertLedger(t, f.DB, f.Org)
 }
 
 func TestRecordUsage_ConcurrentClientsKeepLedgerExact(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free") // 1,000 credits: the racing clients run it into arrears
+	f := billingtest.NewFixture(t, "free") // 1,000 credits: the racing clients run it into arrears
 	const clients, perClient = 32, 10
 	var wg sync.WaitGroup
 	for c := range clients {
@@ -148,7 +148,7 @@ func TestRecordUsage_ConcurrentClientsKeepLedgerExact(t *testing.T) {
 				if i > 0 {
 					batch = append(batch, billing.UsageEvent{ID: fmt.Sprintf("c%d_e%d", c, i-1), FlowID: fmt.Sprintf("flow_%d", c%4), ExecutionID: fmt.Sprintf("exec_%d", c), Type: "sms", Quantity: 2})
 				}
-				if _, err := f.svc.RecordUsage(ctx, f.org, f.admin, batch); err != nil {
+				if _, err := f.Svc.RecordUsage(ctx, f.Org, f.Admin, batch); err != nil {
 					t.Error(err)
 				}
 			}
@@ -156,13 +156,13 @@ func TestRecordUsage_ConcurrentClientsKeepLedgerExact(t *testing.T) {
 	}
 	wg.Wait()
 	var n int
-	if err := f.db.Get(&n, `SELECT count(*) FROM usage_events WHERE org_id = $1`, f.org); err != nil {
+	if err := f.DB.Get(&n, `SELECT count(*) FROM usage_events WHERE org_id = $1`, f.Org); err != nil {
 		t.Fatal(err)
 	}
 	if n != clients*perClient {
 		t.Errorf("%d events recorded, want %d", n, clients*perClient)
 	}
-	cs := f.credits(t)
+	cs := f.Credits(t)
 	used := billing.Credits(int64(clients * perClient * 4)) // 4 credits an event
 	if want := billing.Credits(1000) - used; cs.Balance != want {
 		t.Errorf("balance %s, want %s", cs.Balance, want)
@@ -174,17 +174,17 @@ func TestRecordUsage_ConcurrentClientsKeepLedgerExact(t *testing.T) {
 	if !cs.Paused || cs.PauseReason != billing.ReasonCreditsExhausted {
 		t.Errorf("paused=%v reason=%q, want credits_exhausted", cs.Paused, cs.PauseReason)
 	}
-	billingtest.AssertLedger(t, f.db, f.org)
+	billingtest.AssertLedger(t, f.DB, f.Org)
 }
 
 func TestRecordUsage_BatchTooLarge(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
+	f := billingtest.NewFixture(t, "free")
 	batch := make([]billing.UsageEvent, billing.MaxBatch+1)
 	for i := range batch {
-		batch[i] = ev("email", "", 1)
+		batch[i] = billingtest.Event("email", "", 1)
 	}
-	_, err := f.svc.RecordUsage(ctx, f.org, f.admin, batch)
+	_, err := f.Svc.RecordUsage(ctx, f.Org, f.Admin, batch)
 	if billing.ErrorCode(err) != billing.ETOOLARGE {
 		t.Fatalf("1,001 events: %v, want ETOOLARGE", err)
 	}
@@ -192,10 +192,10 @@ func TestRecordUsage_BatchTooLarge(t *testing.T) {
 
 func TestRecordUsage_UserMustBeMember(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
-	e := ev("email", "", 1)
+	f := billingtest.NewFixture(t, "free")
+	e := billingtest.Event("email", "", 1)
 	e.UserID = "usr_someone_else"
-	_, err := f.svc.RecordUsage(ctx, f.org, f.admin, []billing.UsageEvent{e})
+	_, err := f.Svc.RecordUsage(ctx, f.Org, f.Admin, []billing.UsageEvent{e})
 	if billing.ErrorCode(err) != billing.EINVALID {
 		t.Fatalf("unknown user: %v, want EINVALID", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/handlers"
 	"github.com/luxstudio/lux-billing/web"
 )
 
@@ -81,7 +82,7 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 	if err != nil {
 		return nil, err
 	}
-	srv := web.New(web.Config{SessionSecret: []byte(strings.Repeat("p", 32))}, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := web.New(web.Config{SessionSecret: []byte(strings.Repeat("p", 32))}, handlers.NewDomain(svc), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h := srv.Handler()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 // benchEnv is what the load needs: one API key per organization (keys[0] is the hot org's).
@@ -27,20 +28,20 @@ func setUp(ctx context.Context, dbURL string, n int) (*benchEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := svc.CreateUser(ctx, billing.NewUser{Email: "bench@lux.local", Name: "Bench", Password: "bench-password"})
+	u, err := identity.New(svc).CreateUser(ctx, identity.NewUser{Email: "bench@lux.local", Name: "Bench", Password: "bench-password"})
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
 	env := &benchEnv{user: u.ID}
 	for i := range n {
-		org, err := svc.CreateOrg(ctx, billing.NewOrg{Name: fmt.Sprintf("Bench %02d", i), PlanCode: "pro"}, u.ID)
+		org, err := identity.New(svc).CreateOrg(ctx, billing.NewOrg{Name: fmt.Sprintf("Bench %02d", i), PlanCode: "pro"}, u.ID)
 		if err != nil {
 			return nil, fmt.Errorf("create org: %w", err)
 		}
 		if _, err := svc.GrantCredits(ctx, org, billing.GrantPurchase, billing.Credits(10_000_000), nil, fmt.Sprintf("bench-%d", i), "Benchmark credits"); err != nil {
 			return nil, fmt.Errorf("grant credits: %w", err)
 		}
-		key, _, err := svc.CreateAPIKey(ctx, org, u.ID, "bench")
+		key, _, err := identity.New(svc).CreateAPIKey(ctx, org, u.ID, "bench")
 		if err != nil {
 			return nil, fmt.Errorf("create api key: %w", err)
 		}

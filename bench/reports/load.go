@@ -14,6 +14,8 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 const (
@@ -115,18 +117,18 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	// The organization, a year old, with its members and named flows.
 	var users []string
 	for i := range benchUsers {
-		u, err := svc.CreateUser(ctx, billing.NewUser{Email: fmt.Sprintf("member%02d@bench.lux.local", i), Name: fmt.Sprintf("Member %02d", i), Password: "bench-password"})
+		u, err := identity.New(svc).CreateUser(ctx, identity.NewUser{Email: fmt.Sprintf("member%02d@bench.lux.local", i), Name: fmt.Sprintf("Member %02d", i), Password: "bench-password"})
 		if err != nil {
 			return nil, err
 		}
 		users = append(users, u.ID)
 	}
-	env.org, err = svc.CreateOrg(ctx, billing.NewOrg{Name: "Bench Reports", PlanCode: "pro", Timezone: benchZone}, users[0])
+	env.org, err = identity.New(svc).CreateOrg(ctx, billing.NewOrg{Name: "Bench Reports", PlanCode: "pro", Timezone: benchZone}, users[0])
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range users[1:] {
-		if err := svc.AddMember(ctx, env.org, u, billing.RoleMember); err != nil {
+		if err := identity.New(svc).AddMember(ctx, env.org, u, identity.RoleMember); err != nil {
 			return nil, err
 		}
 	}
@@ -273,7 +275,7 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	if err := db.GetContext(ctx, &env.dailyRows, q, env.org); err != nil {
 		return nil, err
 	}
-	if err := db.GetContext(ctx, &env.daily90, q+` AND day > $2`, env.org, billing.DateOf(now, loc).AddDays(-90)); err != nil {
+	if err := db.GetContext(ctx, &env.daily90, q+` AND day > $2`, env.org, reports.DateOf(now, loc).AddDays(-90)); err != nil {
 		return nil, err
 	}
 	if err := db.GetContext(ctx, &env.execRows, `SELECT count(*) FROM execution_usage WHERE org_id = $1`, env.org); err != nil {

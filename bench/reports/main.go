@@ -27,6 +27,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/migrations"
 )
 
@@ -216,52 +217,52 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseco
 // every operation sees the same cache conditions.
 func measure(ctx context.Context, env *benchEnv, iterations int) ([]*result, error) {
 	svc, org := env.svc, env.org
-	to := billing.DateOf(env.now, env.loc)
-	q90 := billing.ReportQuery{From: to.AddDays(-89), To: to, Interval: billing.IntervalDay}
+	to := reports.DateOf(env.now, env.loc)
+	q90 := reports.ReportQuery{From: to.AddDays(-89), To: to, Interval: reports.IntervalDay}
 	type op struct {
 		r  *result
 		fn func() error
 	}
-	report := func(g billing.GroupBy) func() error {
+	report := func(g reports.GroupBy) func() error {
 		return func() error {
 			q := q90
 			q.GroupBy = g
-			_, err := svc.UsageReport(ctx, org, q)
+			_, err := reports.New(svc).UsageReport(ctx, org, q)
 			return err
 		}
 	}
-	q400 := billing.ReportQuery{From: to.AddDays(-364), To: to, Interval: billing.IntervalWeek, GroupBy: billing.GroupByFlow}
+	q400 := reports.ReportQuery{From: to.AddDays(-364), To: to, Interval: reports.IntervalWeek, GroupBy: reports.GroupByFlow}
 	csvQuery := q90
-	csvQuery.GroupBy = billing.GroupByFlow
+	csvQuery.GroupBy = reports.GroupByFlow
 	ops := []op{
 		{&result{name: "Overview data: `Credits` + `Forecast`"}, func() error {
 			if _, err := svc.Credits(ctx, org); err != nil {
 				return err
 			}
-			_, err := svc.Forecast(ctx, org)
+			_, err := reports.New(svc).Forecast(ctx, org)
 			return err
 		}},
-		{&result{name: "Usage report, 90 days by day, grouped by type"}, report(billing.GroupByType)},
-		{&result{name: "Usage report, 90 days by day, grouped by flow"}, report(billing.GroupByFlow)},
-		{&result{name: "Usage report, 90 days by day, grouped by member"}, report(billing.GroupByUser)},
+		{&result{name: "Usage report, 90 days by day, grouped by type"}, report(reports.GroupByType)},
+		{&result{name: "Usage report, 90 days by day, grouped by flow"}, report(reports.GroupByFlow)},
+		{&result{name: "Usage report, 90 days by day, grouped by member"}, report(reports.GroupByUser)},
 		{&result{name: "CSV export, 90 days by day and flow"}, func() error {
-			return svc.WriteReportCSV(ctx, io.Discard, org, csvQuery)
+			return reports.New(svc).WriteReportCSV(ctx, io.Discard, org, csvQuery)
 		}},
 		{&result{name: "Usage report, 365 days by week, grouped by flow", note: "extra"}, func() error {
-			_, err := svc.UsageReport(ctx, org, q400)
+			_, err := reports.New(svc).UsageReport(ctx, org, q400)
 			return err
 		}},
 		{&result{name: "Drill-down: first page (50) of the busiest flow's executions", note: "extra"}, func() error {
-			_, err := svc.FlowExecutions(ctx, org, env.busiestFlow, "", 0)
+			_, err := reports.New(svc).FlowExecutions(ctx, org, env.busiestFlow, "", 0)
 			return err
 		}},
 		{&result{name: "Drill-down: one execution's events", note: "extra"}, func() error {
-			_, err := svc.ExecutionEvents(ctx, org, env.someExecution, 0)
+			_, err := reports.New(svc).ExecutionEvents(ctx, org, env.someExecution, 0)
 			return err
 		}},
 	}
 	// The page after a deep cursor, to show the keyset does not slow down with depth.
-	page, err := svc.FlowExecutions(ctx, org, env.busiestFlow, "", billing.MaxExecutionPage)
+	page, err := reports.New(svc).FlowExecutions(ctx, org, env.busiestFlow, "", reports.MaxExecutionPage)
 	if err != nil {
 		return nil, err
 	}
@@ -269,14 +270,14 @@ func measure(ctx context.Context, env *benchEnv, iterations int) ([]*result, err
 		if page.Next == "" {
 			break
 		}
-		if page, err = svc.FlowExecutions(ctx, org, env.busiestFlow, page.Next, billing.MaxExecutionPage); err != nil {
+		if page, err = reports.New(svc).FlowExecutions(ctx, org, env.busiestFlow, page.Next, reports.MaxExecutionPage); err != nil {
 			return nil, err
 		}
 	}
 	deep := page.Next
 	if deep != "" {
 		ops = append(ops, op{&result{name: "Drill-down: a page 4,000 executions deep", note: "extra"}, func() error {
-			_, err := svc.FlowExecutions(ctx, org, env.busiestFlow, deep, 0)
+			_, err := reports.New(svc).FlowExecutions(ctx, org, env.busiestFlow, deep, 0)
 			return err
 		}})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 // Demo logins.
@@ -82,23 +83,24 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	ids := identity.New(svc)
 	set := func(t time.Time) { clock.Store(t.UnixNano()) }
 
-	admin, err := svc.CreateUser(ctx, billing.NewUser{Email: AdminEmail, Name: "Alex Admin", Password: Password})
+	admin, err := ids.CreateUser(ctx, identity.NewUser{Email: AdminEmail, Name: "Alex Admin", Password: Password})
 	if err != nil {
 		return nil, fmt.Errorf("demo: admin: %w", err)
 	}
-	org, err := svc.CreateOrg(ctx, billing.NewOrg{Name: OrgName, PlanCode: "pro"}, admin.ID)
+	org, err := ids.CreateOrg(ctx, billing.NewOrg{Name: OrgName, PlanCode: "pro"}, admin.ID)
 	if err != nil {
 		return nil, fmt.Errorf("demo: org: %w", err)
 	}
 	users := []string{admin.ID}
 	for _, m := range []struct{ email, name string }{{MemberEmail, "Dana Developer"}, {OpsEmail, "Omar Operations"}} {
-		u, err := svc.CreateUser(ctx, billing.NewUser{Email: m.email, Name: m.name, Password: Password})
+		u, err := ids.CreateUser(ctx, identity.NewUser{Email: m.email, Name: m.name, Password: Password})
 		if err != nil {
 			return nil, fmt.Errorf("demo: member: %w", err)
 		}
-		if err := svc.AddMember(ctx, org, u.ID, billing.RoleMember); err != nil {
+		if err := ids.AddMember(ctx, org, u.ID, identity.RoleMember); err != nil {
 			return nil, err
 		}
 		users = append(users, u.ID)
@@ -182,7 +184,7 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 	if err := svc.SetMemberLimit(ctx, org, users[1], &devLimit); err != nil {
 		return nil, err
 	}
-	key, _, err := svc.CreateAPIKey(ctx, org, admin.ID, "Demo key")
+	key, _, err := ids.CreateAPIKey(ctx, org, admin.ID, "Demo key")
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package billing
+package reports
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/luxstudio/lux-billing/billing"
 )
 
 // Page sizes of the execution drill-down.
@@ -52,10 +53,10 @@ func (s *Service) FlowExecutions(ctx context.Context, orgID, flowID, cursor stri
 		limit = DefaultExecutionPage
 	}
 	if limit < 0 || limit > MaxExecutionPage {
-		return nil, Errorf(EINVALID, "a page holds 1 to %d executions (got %d)", MaxExecutionPage, limit)
+		return nil, billing.Errorf(billing.EINVALID, "a page holds 1 to %d executions (got %d)", MaxExecutionPage, limit)
 	}
 	if flowID == "" {
-		return nil, Errorf(EINVALID, "choose a flow")
+		return nil, billing.Errorf(billing.EINVALID, "choose a flow")
 	}
 	beforeAt, beforeID := "infinity", ""
 	if cursor != "" {
@@ -70,11 +71,11 @@ func (s *Service) FlowExecutions(ctx context.Context, orgID, flowID, cursor stri
 		ExecutionID string    `db:"execution_id"`
 		LastAt      time.Time `db:"last_at"`
 	}
-	query, args, err := sqlx.Named(reportQ.selectFlowExecutions, params)
+	query, args, err := sqlx.Named(queries.SelectFlowExecutions, params)
 	if err != nil {
 		return nil, fmt.Errorf("billing: flow executions: %w", err)
 	}
-	if err := s.db.SelectContext(ctx, &keys, s.db.Rebind(query), args...); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &keys, s.store.DB().Rebind(query), args...); err != nil {
 		return nil, fmt.Errorf("billing: flow executions: %w", err)
 	}
 	page := &ExecutionPage{Executions: []ExecutionSummary{}}
@@ -105,16 +106,16 @@ func (s *Service) FlowExecutions(ctx context.Context, orgID, flowID, cursor stri
 // executionSummaries reads the per-type rows of executions and folds them per execution.
 func (s *Service) executionSummaries(ctx context.Context, orgID string, ids []string) (map[string]*ExecutionSummary, error) {
 	var rows []struct {
-		ExecutionID string       `db:"execution_id"`
-		Type        string       `db:"type"`
-		FlowID      string       `db:"flow_id"`
-		UserID      string       `db:"user_id"`
-		Credits     Millicredits `db:"credits_mc"`
-		Events      int64        `db:"events"`
-		FirstAt     time.Time    `db:"first_at"`
-		LastAt      time.Time    `db:"last_at"`
+		ExecutionID string               `db:"execution_id"`
+		Type        string               `db:"type"`
+		FlowID      string               `db:"flow_id"`
+		UserID      string               `db:"user_id"`
+		Credits     billing.Millicredits `db:"credits_mc"`
+		Events      int64                `db:"events"`
+		FirstAt     time.Time            `db:"first_at"`
+		LastAt      time.Time            `db:"last_at"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, reportQ.selectExecutionsUsage, orgID, pq.Array(ids)); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &rows, queries.SelectExecutionsUsage, orgID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("billing: executions usage: %w", err)
 	}
 	out := make(map[string]*ExecutionSummary, len(ids))
@@ -122,7 +123,7 @@ func (s *Service) executionSummaries(ctx context.Context, orgID string, ids []st
 		e := out[r.ExecutionID]
 		if e == nil {
 			e = &ExecutionSummary{
-				ExecutionCost: ExecutionCost{FlowID: r.FlowID, ExecutionID: r.ExecutionID, ByType: map[string]Millicredits{}},
+				ExecutionCost: ExecutionCost{FlowID: r.FlowID, ExecutionID: r.ExecutionID, ByType: map[string]billing.Millicredits{}},
 				UserID:        r.UserID, FirstAt: r.FirstAt, LastAt: r.LastAt,
 			}
 			out[r.ExecutionID] = e
@@ -145,7 +146,7 @@ func encodeExecutionCursor(lastAt time.Time, id string) string {
 }
 
 func decodeExecutionCursor(c string) (time.Time, string, error) {
-	bad := Errorf(EINVALID, "the page cursor is not valid: start again from the first page")
+	bad := billing.Errorf(billing.EINVALID, "the page cursor is not valid: start again from the first page")
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return time.Time{}, "", bad
@@ -163,16 +164,16 @@ func decodeExecutionCursor(c string) (time.Time, string, error) {
 
 // RecordedEvent is a usage event as it was recorded, with its cost.
 type RecordedEvent struct {
-	ID          string       `db:"id"`
-	FlowID      string       `db:"flow_id"`
-	ExecutionID string       `db:"execution_id"`
-	UserID      string       `db:"user_id"`
-	Type        string       `db:"type"`
-	Model       string       `db:"model"`
-	Quantity    int64        `db:"quantity"` // in the type's unit (tokens, emails, messages, seconds, characters)
-	Credits     Millicredits `db:"cost_mc"`
-	OccurredAt  time.Time    `db:"occurred_at"`
-	ReceivedAt  time.Time    `db:"received_at"`
+	ID          string               `db:"id"`
+	FlowID      string               `db:"flow_id"`
+	ExecutionID string               `db:"execution_id"`
+	UserID      string               `db:"user_id"`
+	Type        string               `db:"type"`
+	Model       string               `db:"model"`
+	Quantity    int64                `db:"quantity"` // in the type's unit (tokens, emails, messages, seconds, characters)
+	Credits     billing.Millicredits `db:"cost_mc"`
+	OccurredAt  time.Time            `db:"occurred_at"`
+	ReceivedAt  time.Time            `db:"received_at"`
 }
 
 // ExecutionEvents returns the usage events behind one execution, in the order they happened:
@@ -185,14 +186,14 @@ func (s *Service) ExecutionEvents(ctx context.Context, orgID, executionID string
 		limit = DefaultEventLimit
 	}
 	if limit < 0 || limit > MaxEventLimit {
-		return nil, Errorf(EINVALID, "ask for 1 to %d events (got %d)", MaxEventLimit, limit)
+		return nil, billing.Errorf(billing.EINVALID, "ask for 1 to %d events (got %d)", MaxEventLimit, limit)
 	}
 	var out []RecordedEvent
-	if err := s.db.SelectContext(ctx, &out, reportQ.selectExecutionEvents, orgID, executionID, limit); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &out, queries.SelectExecutionEvents, orgID, executionID, limit); err != nil {
 		return nil, fmt.Errorf("billing: execution events: %w", err)
 	}
 	if len(out) == 0 {
-		return nil, Errorf(ENOTFOUND, "no usage recorded for execution %q", executionID)
+		return nil, billing.Errorf(billing.ENOTFOUND, "no usage recorded for execution %q", executionID)
 	}
 	return out, nil
 }
@@ -206,12 +207,12 @@ var EventsCSVHeader = []string{"id", "occurred_at", "received_at", "flow_id", "e
 // an execution of any size streams in constant memory. An execution with no events is
 // ENOTFOUND and nothing is written.
 func (s *Service) WriteExecutionEventsCSV(ctx context.Context, w io.Writer, orgID, executionID string) error {
-	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.store.DB().BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("billing: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only; nothing to keep
-	if _, err := tx.ExecContext(ctx, reportQ.declareExecutionEvents, orgID, executionID); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.DeclareExecutionEventsCursor, orgID, executionID); err != nil {
 		return fmt.Errorf("billing: events cursor: %w", err)
 	}
 	cw := csv.NewWriter(w)
@@ -219,7 +220,7 @@ func (s *Service) WriteExecutionEventsCSV(ctx context.Context, w io.Writer, orgI
 	total := 0
 	for {
 		var batch []RecordedEvent
-		if err := tx.SelectContext(ctx, &batch, reportQ.fetchExecutionEvents); err != nil {
+		if err := tx.SelectContext(ctx, &batch, queries.FetchExecutionEvents); err != nil {
 			return fmt.Errorf("billing: fetch events: %w", err)
 		}
 		if len(batch) == 0 {
@@ -245,7 +246,7 @@ func (s *Service) WriteExecutionEventsCSV(ctx context.Context, w io.Writer, orgI
 		}
 	}
 	if total == 0 {
-		return Errorf(ENOTFOUND, "no usage recorded for execution %q", executionID)
+		return billing.Errorf(billing.ENOTFOUND, "no usage recorded for execution %q", executionID)
 	}
 	return nil
 }

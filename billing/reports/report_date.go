@@ -1,10 +1,12 @@
-package billing
+package reports
 
 import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/luxstudio/lux-billing/billing"
 )
 
 // Date is a calendar day with no time of day and no zone of its own: in reports it is a day
@@ -29,7 +31,7 @@ func DateOf(t time.Time, loc *time.Location) Date {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return Date{}, Errorf(EINVALID, "%q is not a date: use YYYY-MM-DD, like 2026-03-01", s)
+		return Date{}, billing.Errorf(billing.EINVALID, "%q is not a date: use YYYY-MM-DD, like 2026-03-01", s)
 	}
 	return Date{t}, nil
 }
@@ -100,7 +102,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	}
 	s, err := strconv.Unquote(string(b))
 	if err != nil {
-		return Errorf(EINVALID, "a date is a string YYYY-MM-DD, not %s", b)
+		return billing.Errorf(billing.EINVALID, "a date is a string YYYY-MM-DD, not %s", b)
 	}
 	v, err := ParseDate(s)
 	if err != nil {

@@ -1,4 +1,4 @@
-package billing_test
+package reports_test
 
 import (
 	"fmt"
@@ -11,9 +11,9 @@ import (
 
 func TestForecast_NoUsageNeverRunsOut(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
-	f.clock.Advance(3 * 24 * time.Hour)
-	fc, err := f.svc.Forecast(ctx, f.org)
+	f := billingtest.NewFixture(t, "free")
+	f.Clock.Advance(3 * 24 * time.Hour)
+	fc, err := f.Reports.Forecast(ctx, f.Org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,25 +26,25 @@ func TestForecast_NoUsageNeverRunsOut(t *testing.T) {
 }
 
 // sms records n SMS (2 credits each) at when.
-func (f *fixture) sms(t *testing.T, n int, when time.Time) {
+func sms(t *testing.T, f *billingtest.Fixture, n int, when time.Time) {
 	t.Helper()
 	var batch []billing.UsageEvent
 	for i := range n {
 		batch = append(batch, billing.UsageEvent{ID: fmt.Sprintf("sms_%d_%d", when.UnixNano(), i), FlowID: "flow_sms", ExecutionID: "x", Type: "sms", Quantity: 1, OccurredAt: when})
 	}
-	f.record(t, batch...)
+	f.Record(t, batch...)
 }
 
 func TestForecast_SevenDayRateProjectsRunOutAndCycleEnd(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")         // 1,000 credits; cycle 2026-03-31 09:30 → 2026-04-30 09:30 UTC
-	now := t0.Add(10 * 24 * time.Hour) // 2026-04-10 09:30 UTC
-	f.clock.Set(now)
-	f.sms(t, 50, time.Date(2026, 4, 3, 23, 0, 0, 0, time.UTC)) // before the window: not in the rate
+	f := billingtest.NewFixture(t, "free")         // 1,000 credits; cycle 2026-03-31 09:30 → 2026-04-30 09:30 UTC
+	now := billingtest.T0.Add(10 * 24 * time.Hour) // 2026-04-10 09:30 UTC
+	f.Clock.Set(now)
+	sms(t, f, 50, time.Date(2026, 4, 3, 23, 0, 0, 0, time.UTC)) // before the window: not in the rate
 	for d := 4; d <= 10; d++ {
-		f.sms(t, 5, time.Date(2026, 4, d, 8, 0, 0, 0, time.UTC)) // 10 credits a day
+		sms(t, f, 5, time.Date(2026, 4, d, 8, 0, 0, 0, time.UTC)) // 10 credits a day
 	}
-	fc, err := f.svc.Forecast(ctx, f.org)
+	fc, err := f.Reports.Forecast(ctx, f.Org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +69,10 @@ func TestForecast_SevenDayRateProjectsRunOutAndCycleEnd(t *testing.T) {
 	}
 
 	// A monthly limit of 300 credits is reached at the rate in (300 − 170) / rate, inside the cycle.
-	if _, err := f.db.Exec(`UPDATE orgs SET monthly_limit_mc = 300000 WHERE id = $1`, f.org); err != nil {
+	if _, err := f.DB.Exec(`UPDATE orgs SET monthly_limit_mc = 300000 WHERE id = $1`, f.Org); err != nil {
 		t.Fatal(err)
 	}
-	fc, err = f.svc.Forecast(ctx, f.org)
+	fc, err = f.Reports.Forecast(ctx, f.Org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,15 +80,15 @@ func TestForecast_SevenDayRateProjectsRunOutAndCycleEnd(t *testing.T) {
 	if fc.LimitReachedAt == nil || !fc.LimitReachedAt.Equal(want) {
 		t.Errorf("limit reached at %v, want %v", fc.LimitReachedAt, want)
 	}
-	billingtest.AssertLedger(t, f.db, f.org)
+	billingtest.AssertLedger(t, f.DB, f.Org)
 }
 
 func TestForecast_ArrearsAreExhaustedNow(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "free")
-	f.clock.Advance(time.Hour)
-	f.sms(t, 600, t0.Add(30*time.Minute)) // 1,200 credits of 1,000
-	fc, err := f.svc.Forecast(ctx, f.org)
+	f := billingtest.NewFixture(t, "free")
+	f.Clock.Advance(time.Hour)
+	sms(t, f, 600, billingtest.T0.Add(30*time.Minute)) // 1,200 credits of 1,000
+	fc, err := f.Reports.Forecast(ctx, f.Org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestForecast_ArrearsAreExhaustedNow(t *testing.T) {
 	if fc.RateWindow != 24*time.Hour || fc.DailyRate != billing.Credits(1200) {
 		t.Errorf("rate %s over %s", fc.DailyRate, fc.RateWindow)
 	}
-	if _, err := f.svc.Forecast(ctx, "org_nope"); billing.ErrorCode(err) != billing.ENOTFOUND {
+	if _, err := f.Reports.Forecast(ctx, "org_nope"); billing.ErrorCode(err) != billing.ENOTFOUND {
 		t.Errorf("unknown org: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package billing_test
+package reports_test
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 // Zones with the awkward cases: half- and three-quarter-hour offsets, DST in both hemispheres,
@@ -30,14 +32,16 @@ var propKinds = []struct{ typ, model string }{
 
 // propFixture is an organization with random usage recorded through the service.
 type propFixture struct {
-	svc   *billing.Service
-	db    *sqlx.DB
-	clock *billingtest.Clock
-	org   string
-	users []string
-	flows []string
-	rnd   *rand.Rand
-	seq   int
+	Svc      *billing.Service
+	Identity *identity.Service
+	Reports  *reports.Service
+	DB       *sqlx.DB
+	Clock    *billingtest.Clock
+	Org      string
+	users    []string
+	flows    []string
+	rnd      *rand.Rand
+	seq      int
 }
 
 var propNow = time.Date(2026, 11, 20, 15, 4, 5, 0, time.UTC)
@@ -46,29 +50,29 @@ func newPropFixture(t *testing.T, seed uint64, tz string) *propFixture {
 	t.Helper()
 	clock := billingtest.NewClock(propNow.Add(-400 * 24 * time.Hour))
 	svc, db := billingtest.NewService(t, billing.WithClock(clock.Now))
-	f := &propFixture{svc: svc, db: db, clock: clock, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-	admin, err := svc.CreateUser(ctx, billing.NewUser{Email: "ada@example.com", Name: "Ada Lovelace", Password: "correct horse"})
+	f := &propFixture{Svc: svc, Identity: identity.New(svc), Reports: reports.New(svc), DB: db, Clock: clock, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	admin, err := f.Identity.CreateUser(ctx, identity.NewUser{Email: "ada@example.com", Name: "Ada Lovelace", Password: "correct horse"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.org, err = svc.CreateOrg(ctx, billing.NewOrg{Name: "Prop Org", PlanCode: "pro", Timezone: tz}, admin.ID)
+	f.Org, err = f.Identity.CreateOrg(ctx, billing.NewOrg{Name: "Prop Org", PlanCode: "pro", Timezone: tz}, admin.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.users = []string{admin.ID}
 	for i, name := range []string{"Grace Hopper", ""} {
-		u, err := svc.CreateUser(ctx, billing.NewUser{Email: fmt.Sprintf("member%d@example.com", i), Name: name, Password: "correct horse"})
+		u, err := f.Identity.CreateUser(ctx, identity.NewUser{Email: fmt.Sprintf("member%d@example.com", i), Name: name, Password: "correct horse"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := svc.AddMember(ctx, f.org, u.ID, billing.RoleMember); err != nil {
+		if err := f.Identity.AddMember(ctx, f.Org, u.ID, identity.RoleMember); err != nil {
 			t.Fatal(err)
 		}
 		f.users = append(f.users, u.ID)
 	}
 	f.flows = []string{"flow_support", "flow_leads", "flow_calls", "flow_digest", "flow_unnamed"}
 	for i, name := range []string{"Support triage", "Lead enrichment", "Sales calls", "Weekly digest"} {
-		if err := svc.NameFlow(ctx, f.org, f.flows[i], name); err != nil {
+		if err := svc.NameFlow(ctx, f.Org, f.flows[i], name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,15 +92,15 @@ func (f *propFixture) randomInstant() time.Time {
 		t = lo.Add(time.Duration(r.Int64N(int64(hi.Sub(lo)))))
 	case 2: // a local midnight
 		loc := mustZone(propZones[r.IntN(len(propZones))])
-		d := billing.DateOf(lo, loc).AddDays(1 + r.IntN(397))
+		d := reports.DateOf(lo, loc).AddDays(1 + r.IntN(397))
 		t = d.Start(loc)
 	case 3: // a Monday or a 1st of the month, local
 		loc := mustZone(propZones[r.IntN(len(propZones))])
-		d := billing.DateOf(lo, loc).AddDays(1 + r.IntN(397))
+		d := reports.DateOf(lo, loc).AddDays(1 + r.IntN(397))
 		if r.IntN(2) == 0 {
-			d = billing.BucketStart(d, billing.IntervalWeek)
+			d = reports.BucketStart(d, reports.IntervalWeek)
 		} else {
-			d = billing.BucketStart(d, billing.IntervalMonth)
+			d = reports.BucketStart(d, reports.IntervalMonth)
 		}
 		t = d.Start(loc)
 	default: // a DST change
@@ -163,25 +167,25 @@ func (f *propFixture) recordRandom(t *testing.T, n int) {
 				Type: k.typ, Model: k.model, Quantity: qty, OccurredAt: f.randomInstant(),
 			}
 		}
-		if _, err := f.svc.RecordUsage(ctx, f.org, f.users[0], batch); err != nil {
+		if _, err := f.Svc.RecordUsage(ctx, f.Org, f.users[0], batch); err != nil {
 			t.Fatalf("RecordUsage: %v", err)
 		}
 	}
 }
 
 // randomQuery returns a random valid report query around the events' dates.
-func (f *propFixture) randomQuery() billing.ReportQuery {
+func (f *propFixture) randomQuery() reports.ReportQuery {
 	r := f.rnd
-	first := billing.DateOf(propNow, time.UTC).AddDays(-405)
+	first := reports.DateOf(propNow, time.UTC).AddDays(-405)
 	from := first.AddDays(r.IntN(410))
-	to := from.AddDays(r.IntN(billing.MaxReportDays))
+	to := from.AddDays(r.IntN(reports.MaxReportDays))
 	if r.IntN(3) == 0 {
 		to = from.AddDays(r.IntN(40))
 	}
-	q := billing.ReportQuery{
+	q := reports.ReportQuery{
 		From: from, To: to,
-		Interval: billing.Intervals[r.IntN(len(billing.Intervals))],
-		GroupBy:  billing.GroupBys[r.IntN(len(billing.GroupBys))],
+		Interval: reports.Intervals[r.IntN(len(reports.Intervals))],
+		GroupBy:  reports.GroupBys[r.IntN(len(reports.GroupBys))],
 	}
 	switch r.IntN(8) {
 	case 0:
@@ -195,13 +199,13 @@ func (f *propFixture) randomQuery() billing.ReportQuery {
 }
 
 type cellKey struct {
-	bucket billing.Date
+	bucket reports.Date
 	key    string
 }
 
 // expectedCells aggregates usage_events directly, days cut in tz with PostgreSQL's date_trunc:
 // the reference the rollup-based report must equal.
-func expectedCells(t *testing.T, db *sqlx.DB, org, tz string, q billing.ReportQuery) map[cellKey]billing.UsageSum {
+func expectedCells(t *testing.T, db *sqlx.DB, org, tz string, q reports.ReportQuery) map[cellKey]reports.UsageSum {
 	t.Helper()
 	rows, err := db.Queryx(`
 		SELECT CAST(date_trunc($2, occurred_at AT TIME ZONE $3) AS date) AS bucket,
@@ -217,10 +221,10 @@ func expectedCells(t *testing.T, db *sqlx.DB, org, tz string, q billing.ReportQu
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	out := map[cellKey]billing.UsageSum{}
+	out := map[cellKey]reports.UsageSum{}
 	for rows.Next() {
 		var k cellKey
-		var s billing.UsageSum
+		var s reports.UsageSum
 		if err := rows.Scan(&k.bucket, &k.key, &s.Credits, &s.Quantity, &s.Events); err != nil {
 			t.Fatal(err)
 		}
@@ -233,13 +237,13 @@ func expectedCells(t *testing.T, db *sqlx.DB, org, tz string, q billing.ReportQu
 }
 
 // checkReport compares a report with the reference aggregation, cell by cell and in total.
-func checkReport(t *testing.T, f *propFixture, tz string, q billing.ReportQuery) {
+func checkReport(t *testing.T, f *propFixture, tz string, q reports.ReportQuery) {
 	t.Helper()
-	rep, err := f.svc.UsageReport(ctx, f.org, q)
+	rep, err := f.Reports.UsageReport(ctx, f.Org, q)
 	if err != nil {
 		t.Fatalf("UsageReport(%+v): %v", q, err)
 	}
-	want := expectedCells(t, f.db, f.org, tz, q)
+	want := expectedCells(t, f.DB, f.Org, tz, q)
 	desc := fmt.Sprintf("%s..%s per %s by %s (flow %q user %q type %q) in %s", q.From, q.To, q.Interval, q.GroupBy, q.FlowID, q.UserID, q.Type, tz)
 	if rep.Timezone != tz {
 		t.Errorf("%s: report zone %s", desc, rep.Timezone)
@@ -253,15 +257,15 @@ func checkReport(t *testing.T, f *propFixture, tz string, q billing.ReportQuery)
 			t.Fatalf("%s: gap between buckets %d and %d", desc, i-1, i)
 		}
 	}
-	got := map[cellKey]billing.UsageSum{}
-	var total billing.UsageSum
+	got := map[cellKey]reports.UsageSum{}
+	var total reports.UsageSum
 	for _, g := range rep.Groups {
-		var gt billing.UsageSum
+		var gt reports.UsageSum
 		if len(g.Series) != len(rep.Buckets) {
 			t.Fatalf("%s: group %s has %d points for %d buckets", desc, g.Key, len(g.Series), len(rep.Buckets))
 		}
 		for i, v := range g.Series {
-			if v != (billing.UsageSum{}) {
+			if v != (reports.UsageSum{}) {
 				got[cellKey{rep.Buckets[i].Start, g.Key}] = v
 			}
 			gt.Credits += v.Credits
@@ -290,13 +294,13 @@ func checkReport(t *testing.T, f *propFixture, tz string, q billing.ReportQuery)
 	}
 	// Top flows: the flows with most credits within the range and filters.
 	var top []string
-	err = f.db.Select(&top, `
+	err = f.DB.Select(&top, `
 		SELECT flow_id || ':' || sum(cost_mc) || ':' || sum(quantity) || ':' || count(*)
 		FROM usage_events
 		WHERE org_id = $1 AND CAST(occurred_at AT TIME ZONE $2 AS date) BETWEEN $3::date AND $4::date
 		  AND ($5 = '' OR flow_id = $5) AND ($6 = '' OR user_id = $6) AND ($7 = '' OR type = $7)
 		GROUP BY flow_id ORDER BY sum(cost_mc) DESC, flow_id LIMIT $8`,
-		f.org, tz, q.From.String(), q.To.String(), q.FlowID, q.UserID, q.Type, billing.DefaultTopFlows)
+		f.Org, tz, q.From.String(), q.To.String(), q.FlowID, q.UserID, q.Type, reports.DefaultTopFlows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +332,7 @@ func TestUsageReport_EqualsEventsInAnyZone(t *testing.T) {
 				checkReport(t, f, tz, f.randomQuery())
 			}
 			for _, next := range []string{propZones[f.rnd.IntN(len(propZones))], propZones[f.rnd.IntN(len(propZones))]} {
-				if err := f.svc.SetTimezone(ctx, f.org, next); err != nil {
+				if err := f.Svc.SetTimezone(ctx, f.Org, next); err != nil {
 					t.Fatalf("SetTimezone(%s): %v", next, err)
 				}
 				tz = next
@@ -340,7 +344,7 @@ func TestUsageReport_EqualsEventsInAnyZone(t *testing.T) {
 					checkReport(t, f, tz, f.randomQuery())
 				}
 			}
-			billingtest.AssertLedger(t, f.db, f.org)
+			billingtest.AssertLedger(t, f.DB, f.Org)
 		})
 	}
 }
@@ -353,25 +357,25 @@ func TestWriteReportCSV_MatchesReport(t *testing.T) {
 	f.recordRandom(t, 800)
 	for range 8 {
 		q := f.randomQuery()
-		rep, err := f.svc.UsageReport(ctx, f.org, q)
+		rep, err := f.Reports.UsageReport(ctx, f.Org, q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		if err := f.svc.WriteReportCSV(ctx, &buf, f.org, q); err != nil {
+		if err := f.Reports.WriteReportCSV(ctx, &buf, f.Org, q); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := csv.NewReader(&buf).ReadAll()
 		if err != nil {
 			t.Fatalf("the CSV does not parse: %v", err)
 		}
-		if fmt.Sprint(recs[0]) != fmt.Sprint(billing.ReportCSVHeader) {
+		if fmt.Sprint(recs[0]) != fmt.Sprint(reports.ReportCSVHeader) {
 			t.Fatalf("header %v", recs[0])
 		}
 		want := map[string]string{}
 		for _, g := range rep.Groups {
 			for i, v := range g.Series {
-				if v != (billing.UsageSum{}) {
+				if v != (reports.UsageSum{}) {
 					want[rep.Buckets[i].Start.String()+"|"+g.Key] = fmt.Sprintf("%s|%s|%d|%d", g.Label, v.Credits.Decimal(), v.Quantity, v.Events)
 				}
 			}

@@ -1,4 +1,4 @@
-package billing
+package reports
 
 import (
 	"context"
@@ -8,39 +8,12 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/luxstudio/lux-billing/billing"
 )
-
-//go:embed report.sql
-var reportSQL string
-
-// reportQueries holds the named statements of report.sql.
-type reportQueries struct {
-	selectOrgZone          string `query:"select-org-zone"`
-	selectReport           string `query:"select-report"`
-	selectReportCells      string `query:"select-report-cells"`
-	selectFlowNames        string `query:"select-flow-names"`
-	selectUserNames        string `query:"select-user-names"`
-	selectFlowExecutions   string `query:"select-flow-executions"`
-	selectExecutionsUsage  string `query:"select-executions-usage"`
-	selectExecutionEvents  string `query:"select-execution-events"`
-	declareExecutionEvents string `query:"declare-execution-events-cursor"`
-	fetchExecutionEvents   string `query:"fetch-execution-events"`
-	selectUsageSince       string `query:"select-usage-since"`
-	lockAccountRow         string `query:"lock-account-row"`
-	checkTimezone          string `query:"check-timezone"`
-	updateOrgTimezone      string `query:"update-org-timezone"`
-	setRebuildMemory       string `query:"set-rebuild-memory"`
-	deleteUsageDaily       string `query:"delete-usage-daily"`
-	rebuildUsageDaily      string `query:"rebuild-usage-daily"`
-}
-
-// reportQ is read-only after package initialisation.
-var reportQ = mustLoadQueries[reportQueries](reportSQL)
 
 // Interval is the width of a report's buckets.
 type Interval string
@@ -105,27 +78,27 @@ func (q ReportQuery) Normalize() (ReportQuery, error) {
 	}
 	switch {
 	case q.From.IsZero() || q.To.IsZero():
-		return q, Errorf(EINVALID, "a report needs both a start and an end date (YYYY-MM-DD)")
+		return q, billing.Errorf(billing.EINVALID, "a report needs both a start and an end date (YYYY-MM-DD)")
 	case q.To.Before(q.From):
-		return q, Errorf(EINVALID, "the end date %s is before the start date %s: swap them", q.To, q.From)
+		return q, billing.Errorf(billing.EINVALID, "the end date %s is before the start date %s: swap them", q.To, q.From)
 	case q.From.DaysUntil(q.To)+1 > MaxReportDays:
-		return q, Errorf(EINVALID, "%s to %s is %d days; a report covers at most %d days: shorten the range",
+		return q, billing.Errorf(billing.EINVALID, "%s to %s is %d days; a report covers at most %d days: shorten the range",
 			q.From, q.To, q.From.DaysUntil(q.To)+1, MaxReportDays)
 	case q.From.Year() < 2000 || q.To.Year() > 9999:
-		return q, Errorf(EINVALID, "dates must be between the years 2000 and 9999")
+		return q, billing.Errorf(billing.EINVALID, "dates must be between the years 2000 and 9999")
 	}
 	if !validInterval(q.Interval) {
-		return q, Errorf(EINVALID, "interval %q is not one of day, week or month", q.Interval)
+		return q, billing.Errorf(billing.EINVALID, "interval %q is not one of day, week or month", q.Interval)
 	}
 	if !validGroupBy(q.GroupBy) {
-		return q, Errorf(EINVALID, "groupBy %q is not one of type, flow or user", q.GroupBy)
+		return q, billing.Errorf(billing.EINVALID, "groupBy %q is not one of type, flow or user", q.GroupBy)
 	}
 	if q.TopFlows < 0 || q.TopFlows > MaxTopFlows {
-		return q, Errorf(EINVALID, "top flows must be between 1 and %d (got %d)", MaxTopFlows, q.TopFlows)
+		return q, billing.Errorf(billing.EINVALID, "top flows must be between 1 and %d (got %d)", MaxTopFlows, q.TopFlows)
 	}
 	for _, f := range []struct{ name, v string }{{"flow", q.FlowID}, {"user", q.UserID}, {"type", q.Type}} {
-		if len(f.v) > MaxIDLength {
-			return q, Errorf(EINVALID, "the %s filter is %d characters long; the most is %d", f.name, len(f.v), MaxIDLength)
+		if len(f.v) > billing.MaxIDLength {
+			return q, billing.Errorf(billing.EINVALID, "the %s filter is %d characters long; the most is %d", f.name, len(f.v), billing.MaxIDLength)
 		}
 	}
 	return q, nil
@@ -177,7 +150,7 @@ func nextBucket(start Date, i Interval) Date {
 // (tokens, emails, messages, seconds, characters; summed across types when a group spans
 // several, so only meaningful per type) and the number of events.
 type UsageSum struct {
-	Credits  Millicredits
+	Credits  billing.Millicredits
 	Quantity int64
 	Events   int64
 }
@@ -251,7 +224,7 @@ func newReportParams(orgID string, q ReportQuery) reportParams {
 type reportCell struct {
 	Key      string
 	Label    string
-	Credits  Millicredits
+	Credits  billing.Millicredits
 	Quantity int64
 	Events   int64
 }
@@ -268,10 +241,10 @@ type orgZone struct {
 
 func (s *Service) orgZone(ctx context.Context, orgID string) (*orgZone, *time.Location, error) {
 	var z orgZone
-	if err := s.db.GetContext(ctx, &z, reportQ.selectOrgZone, orgID); err != nil {
-		return nil, nil, notFound(err, "organization not found", "select org zone")
+	if err := s.store.DB().GetContext(ctx, &z, queries.SelectOrgZone, orgID); err != nil {
+		return nil, nil, billing.NotFound(err, "organization not found", "select org zone")
 	}
-	return &z, s.location(z.Timezone), nil
+	return &z, s.store.Location(z.Timezone), nil
 }
 
 // UsageReport returns an organization's usage over q's range (org-local days, both ends
@@ -306,7 +279,7 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		}
 		return i, i >= 0 && i < len(r.Buckets) && first.DaysUntil(r.Buckets[i].Start) == days
 	}
-	stmt, err := s.prepared(ctx, reportQ.selectReport)
+	stmt, err := s.store.NamedStmt(ctx, queries.SelectReport)
 	if err != nil {
 		return nil, err
 	}
@@ -378,33 +351,6 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 	return r, nil
 }
 
-// preparedStmts holds select-report prepared on each database handle, so that dashboards
-// do not plan them on every request: PostgreSQL switches such a statement to a generic plan (a
-// range scan of usage_daily's primary key whatever the values) after a few executions.
-var preparedStmts sync.Map // preparedKey → *sqlx.NamedStmt
-
-type preparedKey struct {
-	db    *sqlx.DB
-	query string
-}
-
-// prepared returns query (with :name parameters) prepared on the service's database.
-func (s *Service) prepared(ctx context.Context, query string) (*sqlx.NamedStmt, error) {
-	k := preparedKey{s.db, query}
-	if st, ok := preparedStmts.Load(k); ok {
-		return st.(*sqlx.NamedStmt), nil
-	}
-	st, err := s.db.PrepareNamedContext(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("billing: prepare report query: %w", err)
-	}
-	if prev, loaded := preparedStmts.LoadOrStore(k, st); loaded {
-		st.Close()
-		return prev.(*sqlx.NamedStmt), nil
-	}
-	return st, nil
-}
-
 // labelReport names the report's groups and top flows: type labels from the code, flow names
 // (else the id) and member names (else the email) from the database, in one keyed read each.
 func (s *Service) labelReport(ctx context.Context, orgID string, r *Report) error {
@@ -415,7 +361,7 @@ func (s *Service) labelReport(ctx context.Context, orgID string, r *Report) erro
 	switch r.Query.GroupBy {
 	case GroupByType:
 		for i := range r.Groups {
-			r.Groups[i].Label = TypeLabel(r.Groups[i].Key)
+			r.Groups[i].Label = billing.TypeLabel(r.Groups[i].Key)
 		}
 	case GroupByFlow:
 		for _, g := range r.Groups {
@@ -432,7 +378,7 @@ func (s *Service) labelReport(ctx context.Context, orgID string, r *Report) erro
 			Email string `db:"email"`
 		}
 		if len(ids) > 0 {
-			if err := s.db.SelectContext(ctx, &users, reportQ.selectUserNames, pq.Array(ids)); err != nil {
+			if err := s.store.DB().SelectContext(ctx, &users, queries.SelectUserNames, pq.Array(ids)); err != nil {
 				return fmt.Errorf("billing: user names: %w", err)
 			}
 		}
@@ -460,7 +406,7 @@ func (s *Service) labelReport(ctx context.Context, orgID string, r *Report) erro
 		ID   string `db:"id"`
 		Name string `db:"name"`
 	}
-	if err := s.db.SelectContext(ctx, &named, reportQ.selectFlowNames, orgID, pq.Array(flowIDs)); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &named, queries.SelectFlowNames, orgID, pq.Array(flowIDs)); err != nil {
 		return fmt.Errorf("billing: flow names: %w", err)
 	}
 	names := make(map[string]string, len(named))
@@ -520,7 +466,7 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	}
 	// Planned with its values (not prepared): the generic plan of this query sorts the rollup
 	// rows by text keys and looks labels up row by row.
-	rows, err := sqlx.NamedQueryContext(ctx, s.db, reportQ.selectReportCells, newReportParams(orgID, q))
+	rows, err := sqlx.NamedQueryContext(ctx, s.store.DB(), queries.SelectReportCells, newReportParams(orgID, q))
 	if err != nil {
 		return fmt.Errorf("billing: report csv: %w", err)
 	}
@@ -537,7 +483,7 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 			return fmt.Errorf("billing: report csv: %w", err)
 		}
 		if q.GroupBy == GroupByType {
-			c.Label = TypeLabel(c.Key)
+			c.Label = billing.TypeLabel(c.Key)
 		}
 		rec[0], rec[1], rec[2] = bucket, c.Key, c.Label
 		rec[3], rec[4], rec[5] = c.Credits.Decimal(), strconv.FormatInt(c.Quantity, 10), strconv.FormatInt(c.Events, 10)

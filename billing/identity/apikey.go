@@ -1,4 +1,4 @@
-package billing
+package identity
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/luxstudio/lux-billing/billing"
 )
 
 // APIKeyPrefix starts every API key.
@@ -41,7 +43,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID, userID, name string) 
 	}
 	secret := APIKeyPrefix + hex.EncodeToString(b)
 	var id int64
-	err := s.db.QueryRowxContext(ctx, q.insertAPIKey, orgID, userID, name, secret[:len(APIKeyPrefix)+6], hashKey(secret), s.now()).Scan(&id)
+	err := s.store.DB().QueryRowxContext(ctx, queries.InsertAPIKey, orgID, userID, name, secret[:len(APIKeyPrefix)+6], hashKey(secret), s.store.Now()).Scan(&id)
 	if err != nil {
 		return "", 0, fmt.Errorf("billing: insert api key: %w", err)
 	}
@@ -52,32 +54,32 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID, userID, name string) 
 // one whose user left the org, is EUNAUTHORIZED.
 func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyIdentity, error) {
 	if !strings.HasPrefix(secret, APIKeyPrefix) || len(secret) != len(APIKeyPrefix)+64 {
-		return nil, Errorf(EUNAUTHORIZED, "send a valid API key as \"Authorization: Bearer lux_…\"")
+		return nil, billing.Errorf(billing.EUNAUTHORIZED, "send a valid API key as \"Authorization: Bearer lux_…\"")
 	}
 	hash := hashKey(secret)
-	k0, ok, gen := s.keys.get(hash, s.now())
+	k0, ok, gen := s.keys.get(hash, s.store.Now())
 	if ok {
 		return k0, nil
 	}
 	var k KeyIdentity
-	if err := s.stmts.get(ctx, nil, &k, q.selectAPIKey, hash); err != nil {
+	if err := s.store.Get(ctx, nil, &k, queries.SelectAPIKey, hash); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, Errorf(EUNAUTHORIZED, "this API key is not valid or was revoked: create a new one in Settings → API keys")
+			return nil, billing.Errorf(billing.EUNAUTHORIZED, "this API key is not valid or was revoked: create a new one in Settings → API keys")
 		}
 		return nil, fmt.Errorf("billing: find api key: %w", err)
 	}
-	s.keys.put(hash, &k, s.now(), gen)
+	s.keys.put(hash, &k, s.store.Now(), gen)
 	return &k, nil
 }
 
 // RevokeAPIKey revokes key id of org; ENOTFOUND if it is not the org's or already revoked.
 func (s *Service) RevokeAPIKey(ctx context.Context, orgID string, id int64) error {
-	res, err := s.db.ExecContext(ctx, q.revokeAPIKey, orgID, id, s.now())
+	res, err := s.store.DB().ExecContext(ctx, queries.RevokeAPIKey, orgID, id, s.store.Now())
 	if err != nil {
 		return fmt.Errorf("billing: revoke api key: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return Errorf(ENOTFOUND, "no active API key %d in this organization", id)
+		return billing.Errorf(billing.ENOTFOUND, "no active API key %d in this organization", id)
 	}
 	s.keys.clear() // other servers hear of it through lux_auth
 	return nil

@@ -1,10 +1,30 @@
--- Named queries of usage reports, the execution drill-down, the forecast and time zone
--- changes (see report.go). Queries with :name parameters run through sqlx's named binding, so
+-- Named queries of reports (package reports): usage reports, the execution drill-down, the
+-- forecast and recent activity. Parsed once at start-up into queryText (queries.go); names are
+-- verb-noun and unique. Queries with :name parameters run through sqlx's named binding, so
 -- they spell casts CAST(x AS t) and keep colons out of their comments. select-report is
--- prepared once per database handle: its generic plan is a range scan of usage_daily's primary
--- key (org_id, day) into a hash aggregate that evaluates the grouping CASE and the optional
--- filters per row, which costs less than planning it on every request. The others are planned
--- with their values.
+-- prepared once on the database handle (Store.NamedStmt): its generic plan is a range scan of
+-- usage_daily's primary key (org_id, day) into a hash aggregate that evaluates the grouping
+-- CASE and the optional filters per row, which costs less than planning it on every request.
+-- The others are planned with their values.
+
+-- name: select-execution
+-- One execution's credits by type (index execution_usage primary key).
+SELECT type, flow_id, credits_mc FROM execution_usage
+WHERE org_id = $1 AND execution_id = $2 ORDER BY type;
+
+-- name: select-recent-activity
+-- The org's latest ledger entries, newest first, with the kind of grant a grant entry added.
+-- $1 org, $2 filter ('all', 'usage' or 'credits': everything but usage), $3 limit.
+-- Walks ledger_entries_org_idx backwards. For 'credits' the walk skips usage entries; an index
+-- ON ledger_entries (org_id, id) WHERE kind <> 'usage' would bound it for very busy orgs.
+SELECT e.id, e.kind, COALESCE(g.kind, '') AS grant_kind, e.amount_mc, e.unfunded_mc, e.memo,
+       e.created_at
+FROM ledger_entries e
+LEFT JOIN grants g ON g.id = e.grant_id
+WHERE e.org_id = $1
+  AND ($2 = 'all' OR ($2 = 'usage') = (e.kind = 'usage'))
+ORDER BY e.id DESC
+LIMIT $3;
 
 -- name: select-org-zone
 SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
@@ -136,33 +156,3 @@ FETCH FORWARD 1000 FROM execution_events;
 -- name: select-usage-since
 -- Credits used from a day on ($1 org, $2 first day; primary key range of usage_daily).
 SELECT COALESCE(CAST(sum(credits_mc) AS bigint), 0) FROM usage_daily WHERE org_id = $1 AND day >= $2;
-
--- name: lock-account-row
--- The org's ledger lock, the row ingestion locks (lock-account in queries.sql).
-SELECT org_id FROM accounts WHERE org_id = $1 FOR UPDATE;
-
--- name: check-timezone
--- Fails with 22023 when PostgreSQL does not know the zone $1.
-SELECT CAST(now() AT TIME ZONE $1 AS text);
-
--- name: update-org-timezone
-UPDATE orgs SET timezone = $2 WHERE id = $1;
-
--- name: set-rebuild-memory
--- A year of a busy org is a few hundred thousand groups: keep the rebuild's aggregate in
--- memory instead of spilling it to disk (this transaction only).
-SET LOCAL work_mem = '128MB';
-
--- name: delete-usage-daily
-DELETE FROM usage_daily WHERE org_id = $1;
-
--- name: rebuild-usage-daily
--- The daily rollup of org $1 recomputed from its events, days cut in zone $2; written in day
--- order, as ingestion writes it, so a report's range is a contiguous part of the table.
-INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
-SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date), flow_id, user_id, type, model,
-       sum(cost_mc), sum(quantity), count(*)
-FROM usage_events
-WHERE org_id = $1
-GROUP BY org_id, 2, flow_id, user_id, type, model
-ORDER BY 2;

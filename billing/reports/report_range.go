@@ -1,8 +1,10 @@
-package billing
+package reports
 
 import (
 	"context"
 	"time"
+
+	"github.com/luxstudio/lux-billing/billing"
 )
 
 // RangePreset names a common report range.
@@ -59,13 +61,13 @@ func PresetRange(p RangePreset, now time.Time, loc *time.Location, anchor time.T
 	case RangeLast90Days:
 		return lastN(90)
 	case RangeThisCycle, RangePreviousCycle:
-		start, end := CycleAt(anchor, now)
+		start, end := billing.CycleAt(anchor, now)
 		if p == RangePreviousCycle {
-			start, end = CycleAt(anchor, start.Add(-time.Nanosecond))
+			start, end = billing.CycleAt(anchor, start.Add(-time.Nanosecond))
 		}
 		return DateOf(start, loc), DateOf(end.Add(-time.Nanosecond), loc), nil
 	}
-	return Date{}, Date{}, Errorf(EINVALID, "range %q is not one of 7d, 30d, 90d, cycle or previous_cycle", p)
+	return Date{}, Date{}, billing.Errorf(billing.EINVALID, "range %q is not one of 7d, 30d, 90d, cycle or previous_cycle", p)
 }
 
 // ReportRange returns the days preset p covers now for an organization, in its time zone.
@@ -75,7 +77,7 @@ func (s *Service) ReportRange(ctx context.Context, orgID string, p RangePreset) 
 	if err != nil {
 		return Date{}, Date{}, err
 	}
-	return PresetRange(p, s.now(), loc, z.Anchor)
+	return PresetRange(p, s.store.Now(), loc, z.Anchor)
 }
 
 // Today returns the current day in an organization's time zone; ENOTFOUND for an unknown
@@ -85,5 +87,5 @@ func (s *Service) Today(ctx context.Context, orgID string) (Date, error) {
 	if err != nil {
 		return Date{}, err
 	}
-	return DateOf(s.now(), loc), nil
+	return DateOf(s.store.Now(), loc), nil
 }

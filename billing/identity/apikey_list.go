@@ -1,4 +1,4 @@
-package billing
+package identity
 
 import (
 	"context"
@@ -9,18 +9,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/luxstudio/lux-billing/billing"
 )
-
-//go:embed apikey_list.sql
-var apiKeyListSQL string
-
-// apiKeyQueries holds the named statements of apikey_list.sql.
-type apiKeyQueries struct {
-	selectAPIKeys     string `query:"select-api-keys"`
-	selectAPIKeyOwner string `query:"select-api-key-owner"`
-}
-
-var apiKeyQ = mustLoadQueries[apiKeyQueries](apiKeyListSQL)
 
 // MaxAPIKeyName is the longest name an API key may have, in characters.
 const MaxAPIKeyName = 100
@@ -48,7 +39,7 @@ func (s *Service) APIKeys(ctx context.Context, m *Membership) ([]APIKey, error) 
 		owner = ""
 	}
 	out := []APIKey{}
-	if err := s.db.SelectContext(ctx, &out, apiKeyQ.selectAPIKeys, m.OrgID, owner, maxListedKeys); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &out, queries.SelectAPIKeys, m.OrgID, owner, maxListedKeys); err != nil {
 		return nil, fmt.Errorf("billing: list api keys: %w", err)
 	}
 	return out, nil
@@ -62,7 +53,7 @@ func (s *Service) IssueAPIKey(ctx context.Context, m *Membership, name string) (
 		name = "API key"
 	}
 	if utf8.RuneCountInString(name) > MaxAPIKeyName {
-		return "", 0, Errorf(EINVALID, "give the key a name of at most %d characters", MaxAPIKeyName)
+		return "", 0, billing.Errorf(billing.EINVALID, "give the key a name of at most %d characters", MaxAPIKeyName)
 	}
 	return s.CreateAPIKey(ctx, m.OrgID, m.UserID, name)
 }
@@ -72,14 +63,14 @@ func (s *Service) IssueAPIKey(ctx context.Context, m *Membership, name string) (
 // active key.
 func (s *Service) RevokeAPIKeyAs(ctx context.Context, m *Membership, id int64) error {
 	var owner string
-	if err := s.db.GetContext(ctx, &owner, apiKeyQ.selectAPIKeyOwner, m.OrgID, id); err != nil {
+	if err := s.store.DB().GetContext(ctx, &owner, queries.SelectAPIKeyOwner, m.OrgID, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return Errorf(ENOTFOUND, "there is no active API key %d in this organization: it may have been revoked already", id)
+			return billing.Errorf(billing.ENOTFOUND, "there is no active API key %d in this organization: it may have been revoked already", id)
 		}
 		return fmt.Errorf("billing: find api key owner: %w", err)
 	}
 	if owner != m.UserID && !m.IsAdmin() {
-		return Errorf(EFORBIDDEN, "only an admin can revoke another member's API key")
+		return billing.Errorf(billing.EFORBIDDEN, "only an admin can revoke another member's API key")
 	}
 	return s.RevokeAPIKey(ctx, m.OrgID, id)
 }

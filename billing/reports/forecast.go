@@ -1,10 +1,12 @@
-package billing
+package reports
 
 import (
 	"context"
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/luxstudio/lux-billing/billing"
 )
 
 // ForecastDays is the window of the forecast's usage rate: today and the 6 days before it.
@@ -19,11 +21,11 @@ type Forecast struct {
 	// DailyRate is the average credits used per day over the rate window: since the start of
 	// the day ForecastDays-1 days ago (org time zone), or since the organization was created
 	// if later, and at least one day.
-	DailyRate  Millicredits
-	RateWindow time.Duration // the time the rate was measured over
-	RateUsed   Millicredits  // credits used in that window (by when usage happened)
+	DailyRate  billing.Millicredits
+	RateWindow time.Duration        // the time the rate was measured over
+	RateUsed   billing.Millicredits // credits used in that window (by when usage happened)
 
-	Balance Millicredits // available credits now (negative in arrears)
+	Balance billing.Millicredits // available credits now (negative in arrears)
 	// Exhausted is true when the balance is at or below zero: flows are paused now.
 	Exhausted bool
 	// RunsOutAt is when the balance reaches zero at DailyRate: nil when exhausted already or
@@ -32,11 +34,11 @@ type Forecast struct {
 	RunsOutAt *time.Time
 
 	CycleStart, CycleEnd time.Time
-	CycleUsed            Millicredits // credits used so far in this cycle
+	CycleUsed            billing.Millicredits // credits used so far in this cycle
 	// CycleProjected is what the cycle will end at: CycleUsed plus DailyRate for the time left
 	// until CycleEnd.
-	CycleProjected Millicredits
-	MonthlyLimit   *Millicredits
+	CycleProjected billing.Millicredits
+	MonthlyLimit   *billing.Millicredits
 	// LimitReachedAt is when the monthly limit is reached at DailyRate, if that happens before
 	// the cycle ends; nil otherwise (no limit, zero rate, or not this cycle). When the limit is
 	// reached already it is At.
@@ -49,15 +51,15 @@ type Forecast struct {
 // far; a balance at or below zero (arrears included) is Exhausted with no run-out time.
 // ENOTFOUND for an unknown organization.
 func (s *Service) Forecast(ctx context.Context, orgID string) (*Forecast, error) {
-	now := s.now()
-	a, err := s.currentAccount(ctx, orgID, now)
+	now := s.store.Now()
+	a, err := s.core.CurrentAccount(ctx, orgID, now)
 	if err != nil {
 		return nil, err
 	}
-	loc := s.location(a.Timezone)
+	loc := s.store.Location(a.Timezone)
 	first := DateOf(now, loc).AddDays(1 - ForecastDays)
-	var used Millicredits
-	if err := s.db.GetContext(ctx, &used, reportQ.selectUsageSince, orgID, first); err != nil {
+	var used billing.Millicredits
+	if err := s.store.DB().GetContext(ctx, &used, queries.SelectUsageSince, orgID, first); err != nil {
 		return nil, fmt.Errorf("billing: forecast usage: %w", err)
 	}
 	since := first.Start(loc)
@@ -69,7 +71,7 @@ func (s *Service) Forecast(ctx context.Context, orgID string) (*Forecast, error)
 }
 
 // newForecast does the forecast's arithmetic (exact integers; durations in nanoseconds).
-func newForecast(now time.Time, a *account, used Millicredits, window time.Duration) *Forecast {
+func newForecast(now time.Time, a *billing.Account, used billing.Millicredits, window time.Duration) *Forecast {
 	f := &Forecast{
 		At: now, RateWindow: window, RateUsed: used, Balance: a.Balance,
 		CycleStart: a.CycleStart, CycleEnd: a.CycleEnd, CycleUsed: a.CycleUsed, CycleProjected: a.CycleUsed,
@@ -78,7 +80,7 @@ func newForecast(now time.Time, a *account, used Millicredits, window time.Durat
 	if used < 0 {
 		used = 0
 	}
-	f.DailyRate = Millicredits(mulDiv(int64(used), int64(24*time.Hour), int64(window)))
+	f.DailyRate = billing.Millicredits(mulDiv(int64(used), int64(24*time.Hour), int64(window)))
 	f.Exhausted = a.Balance <= 0
 	if used == 0 {
 		if f.MonthlyLimit != nil && a.CycleUsed >= *f.MonthlyLimit {
@@ -87,7 +89,7 @@ func newForecast(now time.Time, a *account, used Millicredits, window time.Durat
 		return f
 	}
 	// Time to use x credits at the rate is x × window / used.
-	timeFor := func(x Millicredits) time.Duration {
+	timeFor := func(x billing.Millicredits) time.Duration {
 		return time.Duration(mulDiv(int64(x), int64(window), int64(used)))
 	}
 	if !f.Exhausted {
@@ -95,7 +97,7 @@ func newForecast(now time.Time, a *account, used Millicredits, window time.Durat
 		f.RunsOutAt = &t
 	}
 	if left := a.CycleEnd.Sub(now); left > 0 {
-		f.CycleProjected += Millicredits(mulDiv(int64(used), int64(left), int64(window)))
+		f.CycleProjected += billing.Millicredits(mulDiv(int64(used), int64(left), int64(window)))
 	}
 	if f.MonthlyLimit != nil {
 		if a.CycleUsed >= *f.MonthlyLimit {

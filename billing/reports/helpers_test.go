@@ -1,0 +1,5 @@
+package reports_test
+
+import "context"
+
+var ctx = context.Background()
