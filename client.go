@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
-	"github.com/luxstudio/lux-billing/handlers"
 )
 
 // apiGet calls the Lux API at LUX_API_URL with LUX_API_KEY and returns the body of a 2xx
@@ -61,7 +61,7 @@ func (cmd creditsCmd) Run(ctx context.Context, c *Config) error {
 		_, err := os.Stdout.Write(append(body, '\n'))
 		return err
 	}
-	var cr handlers.CreditsJSON
+	var cr api.Credits
 	if err := json.Unmarshal(body, &cr); err != nil {
 		return fmt.Errorf("unexpected answer from the API: %w", err)
 	}
@@ -69,7 +69,7 @@ func (cmd creditsCmd) Run(ctx context.Context, c *Config) error {
 	return nil
 }
 
-func printCredits(w io.Writer, cr *handlers.CreditsJSON) {
+func printCredits(w io.Writer, cr *api.Credits) {
 	fmt.Fprintf(w, "%s — %s plan\n\n", cr.Org.Name, cr.PlanName)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Balance\t%s credits\n", cr.Balance)

@@ -27,6 +27,8 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/handlers"
 	"github.com/luxstudio/lux-billing/migrations"
 	"github.com/luxstudio/lux-billing/web"
 )
@@ -160,9 +162,10 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	d := handlers.NewDomain(svc) // before Watch: the parts register what they listen to
 	go svc.Watch(ctx, c.databaseURL())
 	go rollOverLoop(ctx, svc, log)
-	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, svc, log)
+	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, d, log)
 	log.Info("serving", "addr", c.Addr, "url", c.BaseURL)
 	return srv.Start(ctx)
 }
@@ -214,7 +217,7 @@ func (s seedDemoCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error
 		log.Info("database already has organizations; demo data not added")
 		return nil
 	}
-	if _, err := svc.FindUserByEmail(ctx, demo.AdminEmail); err == nil {
+	if _, err := identity.New(svc).FindUserByEmail(ctx, demo.AdminEmail); err == nil {
 		return fmt.Errorf("the demo data exists already (%s)", demo.AdminEmail)
 	}
 	start := time.Now()
@@ -240,11 +243,12 @@ func (a apikeyCreateCmd) Run(ctx context.Context, c *Config, log *slog.Logger) e
 		return err
 	}
 	defer db.Close()
-	u, err := svc.FindUserByEmail(ctx, a.Email)
+	ids := identity.New(svc)
+	u, err := ids.FindUserByEmail(ctx, a.Email)
 	if err != nil {
 		return err
 	}
-	ms, err := svc.Memberships(ctx, u.ID)
+	ms, err := ids.Memberships(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -263,7 +267,7 @@ func (a apikeyCreateCmd) Run(ctx context.Context, c *Config, log *slog.Logger) e
 			return fmt.Errorf("%s belongs to several organizations; choose one with --org: %s", a.Email, strings.Join(ids, ", "))
 		}
 	}
-	key, _, err := svc.CreateAPIKey(ctx, org, u.ID, a.Name)
+	key, _, err := ids.CreateAPIKey(ctx, org, u.ID, a.Name)
 	if err != nil {
 		return err
 	}

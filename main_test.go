@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +16,8 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
-	"github.com/luxstudio/lux-billing/web"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 var (
@@ -91,21 +89,17 @@ func runLux(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 // cliFixture is the real server on its own database, with a Free org that used 7.66 credits.
 func cliFixture(t *testing.T) (url, key string) {
 	t.Helper()
-	clock := billingtest.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
-	svc, _ := billingtest.NewService(t, billing.WithClock(clock.Now))
-	srv := web.New(web.Config{SessionSecret: []byte(strings.Repeat("k", 32))}, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	ts := webtest.New(t, webtest.Options{Clock: billingtest.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))})
 	ctx := context.Background()
-	u, org, err := svc.SignUp(ctx, billing.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Analytical Engines")
+	u, org, err := ts.Identity.SignUp(ctx, identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Analytical Engines")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err = svc.CreateAPIKey(ctx, org, u.ID, "cli")
+	key, _, err = ts.Identity.CreateAPIKey(ctx, org, u.ID, "cli")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.RecordUsage(ctx, org, u.ID, []billing.UsageEvent{{ID: "evt_1", FlowID: "flow_123", ExecutionID: "exec_456", Type: "ai", Model: "claude-sonnet", Quantity: 1532}})
+	_, err = ts.Billing.RecordUsage(ctx, org, u.ID, []billing.UsageEvent{{ID: "evt_1", FlowID: "flow_123", ExecutionID: "exec_456", Type: "ai", Model: "claude-sonnet", Quantity: 1532}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +162,8 @@ func TestCLI_CreditsWithoutAKeyExplainsAndFails(t *testing.T) {
 		want string
 	}{
 		{"no key", map[string]string{"LUX_API_URL": url}, "set LUX_API_KEY"},
-		{"unknown key", map[string]string{"LUX_API_URL": url, "LUX_API_KEY": billing.APIKeyPrefix + strings.Repeat("0", 64)}, "not valid"},
-		{"no server", map[string]string{"LUX_API_URL": "http://127.0.0.1:1", "LUX_API_KEY": billing.APIKeyPrefix + strings.Repeat("0", 64)}, "cannot reach the Lux API"},
+		{"unknown key", map[string]string{"LUX_API_URL": url, "LUX_API_KEY": identity.APIKeyPrefix + strings.Repeat("0", 64)}, "not valid"},
+		{"no server", map[string]string{"LUX_API_URL": "http://127.0.0.1:1", "LUX_API_KEY": identity.APIKeyPrefix + strings.Repeat("0", 64)}, "cannot reach the Lux API"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

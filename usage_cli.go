@@ -10,8 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
-	"github.com/luxstudio/lux-billing/handlers"
 )
 
 // maxUsageColumns is how many groups the period table shows side by side; the rest are summed
@@ -69,7 +69,7 @@ func (cmd usageCmd) run(ctx context.Context, c *Config, w io.Writer) error {
 		_, err := w.Write(body)
 		return err
 	}
-	var u handlers.UsageJSON
+	var u api.Usage
 	if err := json.Unmarshal(body, &u); err != nil {
 		return fmt.Errorf("unexpected answer from the API: %w", err)
 	}
@@ -79,7 +79,7 @@ func (cmd usageCmd) run(ctx context.Context, c *Config, w io.Writer) error {
 
 // printUsage prints a report as two tables: credits per period and group, then each group's
 // totals and share.
-func printUsage(w io.Writer, u *handlers.UsageJSON) {
+func printUsage(w io.Writer, u *api.Usage) {
 	groupName := map[string]string{"type": "Type", "flow": "Flow", "user": "Member"}[u.GroupBy]
 	fmt.Fprintf(w, "Usage %s – %s by %s, per %s (%s), in credits\n", u.From, u.To, strings.ToLower(groupName), u.Interval, u.Timezone)
 	if filters := usageFilters(u.Filters); filters != "" {
@@ -167,7 +167,7 @@ func printUsage(w io.Writer, u *handlers.UsageJSON) {
 	}
 }
 
-func usageFilters(f handlers.UsageFiltersJSON) string {
+func usageFilters(f api.UsageFilters) string {
 	var parts []string
 	if f.FlowID != "" {
 		parts = append(parts, "flow "+f.FlowID)

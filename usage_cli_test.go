@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
-	"github.com/luxstudio/lux-billing/handlers"
-	"github.com/luxstudio/lux-billing/web"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 // usageCLIEnv serves the real API on its own database for one org with usage, and returns the
@@ -22,23 +20,20 @@ import (
 func usageCLIEnv(t *testing.T) *Config {
 	t.Helper()
 	ctx := context.Background()
-	clock := billingtest.NewClock(time.Date(2026, 3, 20, 15, 0, 0, 0, time.UTC))
-	svc, _ := billingtest.NewService(t, billing.WithClock(clock.Now))
-	ts := httptest.NewServer(web.New(web.Config{SessionSecret: []byte(strings.Repeat("x", 32))}, svc, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
-	t.Cleanup(ts.Close)
-	u, org, err := svc.SignUp(ctx, billing.NewUser{Email: "ada@example.com", Name: "Ada", Password: "correct horse"}, "Ada Org")
+	ts := webtest.New(t, webtest.Options{Clock: billingtest.NewClock(time.Date(2026, 3, 20, 15, 0, 0, 0, time.UTC))})
+	u, org, err := ts.Identity.SignUp(ctx, identity.NewUser{Email: "ada@example.com", Name: "Ada", Password: "correct horse"}, "Ada Org")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := svc.CreateAPIKey(ctx, org, u.ID, "cli")
+	key, _, err := ts.Identity.CreateAPIKey(ctx, org, u.ID, "cli")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.NameFlow(ctx, org, "flow_support", "Support triage"); err != nil {
+	if err := ts.Billing.NameFlow(ctx, org, "flow_support", "Support triage"); err != nil {
 		t.Fatal(err)
 	}
 	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, time.UTC) }
-	_, err = svc.RecordUsage(ctx, org, u.ID, []billing.UsageEvent{
+	_, err = ts.Billing.RecordUsage(ctx, org, u.ID, []billing.UsageEvent{
 		{ID: "1", FlowID: "flow_support", ExecutionID: "x1", Type: "ai", Model: "claude-sonnet", Quantity: 1532, OccurredAt: day(2, 10)},
 		{ID: "2", FlowID: "flow_support", ExecutionID: "x1", Type: "email", Quantity: 1, OccurredAt: day(2, 10)},
 		{ID: "3", FlowID: "flow_calls", ExecutionID: "x2", Type: "voice_call", Quantity: 61, OccurredAt: day(10, 9)},
@@ -78,7 +73,7 @@ func TestUsageCmd_PrintsTheReportAsTables(t *testing.T) {
 	if err := cmd.run(context.Background(), c, &out); err != nil {
 		t.Fatal(err)
 	}
-	var u handlers.UsageJSON
+	var u api.Usage
 	if err := json.Unmarshal(out.Bytes(), &u); err != nil || u.From.String() != "2026-03-14" || u.Total.Credits != billing.Credits(4) {
 		t.Errorf("--json: %s (%v)", out.String(), err)
 	}

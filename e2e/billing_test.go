@@ -12,6 +12,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 func TestBrowser_SignUpLandsOnOverviewThenLogOut(t *testing.T) {
@@ -56,7 +57,7 @@ func TestBrowser_SignUpLandsOnOverviewThenLogOut(t *testing.T) {
 func TestBrowser_WrongPasswordIsShownInline(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	if _, _, err := a.Svc.SignUp(context.Background(), billing.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org"); err != nil {
+	if _, _, err := a.Identity.SignUp(context.Background(), identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org"); err != nil {
 		t.Fatal(err)
 	}
 	tb := newTab(t, a.URL)
@@ -140,14 +141,14 @@ func TestBrowser_OrgSessionNeverShowsAnotherOrg(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	ctx := context.Background()
-	if _, _, err := a.Svc.SignUp(ctx, billing.NewUser{Email: "alice@alpha.example", Name: "Alice", Password: "correct horse"}, "Alpha Works"); err != nil {
+	if _, _, err := a.Identity.SignUp(ctx, identity.NewUser{Email: "alice@alpha.example", Name: "Alice", Password: "correct horse"}, "Alpha Works"); err != nil {
 		t.Fatal(err)
 	}
-	_, orgB, err := a.Svc.SignUp(ctx, billing.NewUser{Email: "bob@bravo.example", Name: "Bob", Password: "correct horse"}, "Bravo Secret Labs")
+	_, orgB, err := a.Identity.SignUp(ctx, identity.NewUser{Email: "bob@bravo.example", Name: "Bob", Password: "correct horse"}, "Bravo Secret Labs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Svc.GrantCredits(ctx, orgB, billing.GrantPurchase, billing.Credits(4321), nil, "bravo_1", ""); err != nil {
+	if _, err := a.Billing.GrantCredits(ctx, orgB, billing.GrantPurchase, billing.Credits(4321), nil, "bravo_1", ""); err != nil {
 		t.Fatal(err)
 	}
 	leaks := func(tb *tab) {
@@ -198,11 +199,11 @@ func TestBrowser_SwitchOrgFromTheMenu(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	ctx := context.Background()
-	u, orgA, err := a.Svc.SignUp(ctx, billing.NewUser{Email: "ada@example.com", Name: "Ada", Password: "correct horse"}, "Alpha Works")
+	u, orgA, err := a.Identity.SignUp(ctx, identity.NewUser{Email: "ada@example.com", Name: "Ada", Password: "correct horse"}, "Alpha Works")
 	if err != nil {
 		t.Fatal(err)
 	}
-	orgB, err := a.Svc.CreateOrg(ctx, billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, u.ID)
+	orgB, err := a.Identity.CreateOrg(ctx, billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

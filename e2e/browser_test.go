@@ -3,9 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,11 +13,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-	"github.com/jmoiron/sqlx"
-
-	"github.com/luxstudio/lux-billing/billing"
-	"github.com/luxstudio/lux-billing/billing/billingtest"
-	"github.com/luxstudio/lux-billing/web"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 // chromiumPath is the browser the tests drive.
@@ -75,25 +68,8 @@ func runWithBrowser(m *testing.M) int {
 	return m.Run()
 }
 
-// app is the real server on a loopback port, over its own database.
-type app struct {
-	URL string
-	DB  *sqlx.DB
-	Svc *billing.Service
-}
-
-func newApp(t *testing.T) *app {
-	t.Helper()
-	db, _ := billingtest.NewDB(t)
-	svc, err := billing.New(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(web.New(web.Config{SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}, svc, log).Handler())
-	t.Cleanup(srv.Close)
-	return &app{URL: srv.URL, DB: db, Svc: svc}
-}
+// newApp serves the real server on a loopback port, over its own database.
+func newApp(t *testing.T) *webtest.Server { return webtest.New(t, webtest.Options{}) }
 
 // tab is one browser tab with its own cookies, bound to a test: every step fails the test on
 // error, and a failed test leaves a screenshot of the tab behind.

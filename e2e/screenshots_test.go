@@ -13,6 +13,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 // screen is one page to capture and what it must show.
@@ -52,10 +53,10 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The admin is in a second organization too, so the org switcher shows.
-	if _, err := a.Svc.CreateOrg(context.Background(), billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, seeded.AdminID); err != nil {
+	if _, err := a.Identity.CreateOrg(context.Background(), billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, seeded.AdminID); err != nil {
 		t.Fatal(err)
 	}
-	calls, err := a.Svc.FlowExecutions(context.Background(), seeded.OrgID, "flow_sales_calls", "", 1)
+	calls, err := a.Reports.FlowExecutions(context.Background(), seeded.OrgID, "flow_sales_calls", "", 1)
 	if err != nil || len(calls.Executions) != 1 {
 		t.Fatalf("an execution to drill down to: %v", err)
 	}
@@ -106,7 +107,7 @@ func TestScreenshots(t *testing.T) {
 	})
 	t.Run("new-org", func(t *testing.T) {
 		t.Parallel()
-		if _, _, err := a.Svc.SignUp(context.Background(), billing.NewUser{Email: "nia@example.com", Name: "Nia New", Password: "correct horse"}, "Fresh Org"); err != nil {
+		if _, _, err := a.Identity.SignUp(context.Background(), identity.NewUser{Email: "nia@example.com", Name: "Nia New", Password: "correct horse"}, "Fresh Org"); err != nil {
 			t.Fatal(err)
 		}
 		tb := newTab(t, a.URL)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
 
@@ -124,7 +125,7 @@ func TestBrowser_UsageFiltersSwapInPlaceAndDrillDown(t *testing.T) {
 	}
 
 	// A custom range: the dates show, and apply with their button.
-	today := billing.DateOf(time.Now(), time.UTC)
+	today := reports.DateOf(time.Now(), time.UTC)
 	from := today.AddDays(-6)
 	tb.do(chromedp.Evaluate[chromedp.Void](`(() => {
 		const s = document.getElementById("usage-range");
@@ -208,7 +209,7 @@ func TestBrowser_UsageFiltersSwapInPlaceAndDrillDown(t *testing.T) {
 	execID := tb.evalString(`document.querySelector('[data-testid="execution-row"]').dataset.execution`)
 	tb.do(chromedp.Click(`[data-testid="execution-row"] [data-testid="execution-link"]`))
 	tb.wait(testID("execution-cost"))
-	cost, err := a.Svc.ExecutionCost(ctx, seeded.OrgID, execID)
+	cost, err := a.Reports.ExecutionCost(ctx, seeded.OrgID, execID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,14 +123,14 @@ func TestPostUsage_ConcurrentClientsChargeEveryEventOnce(t *testing.T) {
 		t.Errorf("arrears %d mc, want exactly the cost beyond the grants, %d", s.Arrears, total-granted)
 	}
 	var usageEntries, unfunded, negative, remaining int64
-	if err := e.db.QueryRow(`SELECT count(*), COALESCE(sum(unfunded_mc), 0) FROM ledger_entries WHERE org_id = $1 AND kind = 'usage'`, a.org).Scan(&usageEntries, &unfunded); err != nil {
+	if err := e.DB.QueryRow(`SELECT count(*), COALESCE(sum(unfunded_mc), 0) FROM ledger_entries WHERE org_id = $1 AND kind = 'usage'`, a.org).Scan(&usageEntries, &unfunded); err != nil {
 		t.Fatal(err)
 	}
 	// Concurrent batches of one org may share a transaction and a usage entry (SPEC §13).
 	if usageEntries < 1 || usageEntries > clients*requests || unfunded != total-granted {
 		t.Errorf("%d usage entries with %d mc unfunded; want 1 to %d entries, %d mc", usageEntries, unfunded, clients*requests, total-granted)
 	}
-	if err := e.db.QueryRow(`SELECT count(*) FILTER (WHERE remaining_mc < 0), COALESCE(sum(remaining_mc), 0) FROM grants WHERE org_id = $1`, a.org).Scan(&negative, &remaining); err != nil {
+	if err := e.DB.QueryRow(`SELECT count(*) FILTER (WHERE remaining_mc < 0), COALESCE(sum(remaining_mc), 0) FROM grants WHERE org_id = $1`, a.org).Scan(&negative, &remaining); err != nil {
 		t.Fatal(err)
 	}
 	if negative != 0 || remaining != 0 {
@@ -141,7 +141,7 @@ func TestPostUsage_ConcurrentClientsChargeEveryEventOnce(t *testing.T) {
 	if got := mustMC(t, balances[0]); got != s.Balance {
 		t.Errorf("lowest reported balance %d mc, final %d mc", got, s.Balance)
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func mustMC(t testing.TB, credits string) int64 {
@@ -178,7 +178,7 @@ func TestPostUsage_SameEventPostedConcurrentlyIsChargedOnce(t *testing.T) {
 	if s := e.state(a.org); s.Events != 1 || s.Balance != int64(billing.Credits(993)) {
 		t.Errorf("%d events, balance %d mc; want 1 event and 993000 mc", s.Events, s.Balance)
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestPostUsage_OverlappingBatchesInAnyOrderDoNotDeadlock(t *testing.T) {
@@ -211,7 +211,7 @@ func TestPostUsage_OverlappingBatchesInAnyOrderDoNotDeadlock(t *testing.T) {
 	if s := e.state(a.org); s.Events != ids || s.Balance != int64(billing.Credits(1000-ids)) {
 		t.Errorf("%d events, balance %d mc; want %d events, %d mc", s.Events, s.Balance, ids, billing.Credits(1000-ids))
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestPostUsage_ConcurrentBadBatchesDoNotAffectGoodOnes(t *testing.T) {
@@ -246,7 +246,7 @@ func TestPostUsage_ConcurrentBadBatchesDoNotAffectGoodOnes(t *testing.T) {
 		}
 	}
 	var ids []string
-	if err := e.db.Select(&ids, `SELECT id FROM usage_events WHERE org_id = $1 ORDER BY id`, a.org); err != nil {
+	if err := e.DB.Select(&ids, `SELECT id FROM usage_events WHERE org_id = $1 ORDER BY id`, a.org); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{}
@@ -263,5 +263,5 @@ func TestPostUsage_ConcurrentBadBatchesDoNotAffectGoodOnes(t *testing.T) {
 	if s := e.state(a.org); s.Balance != int64(billing.Credits(1000-int64(len(want)))) {
 		t.Errorf("balance %d mc, want %d", s.Balance, billing.Credits(1000-int64(len(want))))
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }

@@ -6,19 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
-	"github.com/luxstudio/lux-billing/web"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 var ctx = context.Background()
@@ -26,26 +23,15 @@ var ctx = context.Background()
 // t0 is the tests' "now": the day of the spec's example event.
 var t0 = time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
 
-// apiEnv is the real server on its own database, served over loopback HTTP.
+// apiEnv is the real server on its own database, served over loopback HTTP, its clock at t0.
 type apiEnv struct {
-	t      testing.TB
-	svc    *billing.Service
-	db     *sqlx.DB
-	clock  *billingtest.Clock
-	url    string
-	client *http.Client
+	*webtest.Server
+	t testing.TB
 }
 
 func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
-	clock := billingtest.NewClock(t0)
-	svc, db := billingtest.NewService(t, billing.WithClock(clock.Now))
-	srv := web.New(web.Config{SessionSecret: []byte(strings.Repeat("k", 32))}, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	client := ts.Client()
-	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-	return &apiEnv{t: t, svc: svc, db: db, clock: clock, url: ts.URL, client: client}
+	return &apiEnv{Server: webtest.New(t, webtest.Options{Clock: billingtest.NewClock(t0)}), t: t}
 }
 
 // tenant is an organization with one user and an API key of theirs.
@@ -57,7 +43,7 @@ type tenant struct {
 // signUp creates a user with a new Free organization (1,000 credits) and an API key.
 func (e *apiEnv) signUp(name string) tenant {
 	e.t.Helper()
-	u, org, err := e.svc.SignUp(ctx, billing.NewUser{Email: name + "@example.com", Name: name, Password: "correct horse"}, name+" Org")
+	u, org, err := e.Identity.SignUp(ctx, identity.NewUser{Email: name + "@example.com", Name: name, Password: "correct horse"}, name+" Org")
 	if err != nil {
 		e.t.Fatalf("SignUp: %v", err)
 	}
@@ -67,11 +53,11 @@ func (e *apiEnv) signUp(name string) tenant {
 // addMember creates a user, adds them to org with role and gives them a key.
 func (e *apiEnv) addMember(org, name, role string) tenant {
 	e.t.Helper()
-	u, err := e.svc.CreateUser(ctx, billing.NewUser{Email: name + "@example.com", Name: name, Password: "correct horse"})
+	u, err := e.Identity.CreateUser(ctx, identity.NewUser{Email: name + "@example.com", Name: name, Password: "correct horse"})
 	if err != nil {
 		e.t.Fatalf("CreateUser: %v", err)
 	}
-	if err := e.svc.AddMember(ctx, org, u.ID, role); err != nil {
+	if err := e.Identity.AddMember(ctx, org, u.ID, role); err != nil {
 		e.t.Fatalf("AddMember: %v", err)
 	}
 	return e.keyFor(org, u.ID)
@@ -79,7 +65,7 @@ func (e *apiEnv) addMember(org, name, role string) tenant {
 
 func (e *apiEnv) keyFor(org, user string) tenant {
 	e.t.Helper()
-	key, id, err := e.svc.CreateAPIKey(ctx, org, user, "test")
+	key, id, err := e.Identity.CreateAPIKey(ctx, org, user, "test")
 	if err != nil {
 		e.t.Fatalf("CreateAPIKey: %v", err)
 	}
@@ -130,7 +116,7 @@ func (e *apiEnv) send(method, path, auth string, body any) (response, error) {
 		}
 		r = bytes.NewReader(j)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, e.url+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, e.URL+path, r)
 	if err != nil {
 		return response{}, err
 	}
@@ -140,7 +126,7 @@ func (e *apiEnv) send(method, path, auth string, body any) (response, error) {
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	res, err := e.client.Do(req)
+	res, err := e.Client.Do(req)
 	if err != nil {
 		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -232,7 +218,7 @@ type state struct {
 func (e *apiEnv) state(org string) state {
 	e.t.Helper()
 	var s state
-	err := e.db.QueryRow(`SELECT
+	err := e.DB.QueryRow(`SELECT
 		(SELECT count(*) FROM usage_events WHERE org_id = $1),
 		(SELECT count(*) FROM ledger_entries WHERE org_id = $1),
 		(SELECT count(*) FROM allocations WHERE org_id = $1),
@@ -279,10 +265,10 @@ func TestPostUsage_SpecExample(t *testing.T) {
 		t.Errorf("after a resend: %d events, balance %d mc; want 1 event, 992340 mc", s.Events, s.Balance)
 	}
 	var user string
-	if err := e.db.Get(&user, `SELECT user_id FROM usage_events WHERE org_id = $1 AND id = 'evt_1'`, a.org); err != nil || user != a.user {
+	if err := e.DB.Get(&user, `SELECT user_id FROM usage_events WHERE org_id = $1 AND id = 'evt_1'`, a.org); err != nil || user != a.user {
 		t.Errorf("userId defaulted to %q (%v), want the key's user %q", user, err, a.user)
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestPostUsage_OccurredAtDefaultsToReceipt(t *testing.T) {
@@ -293,7 +279,7 @@ func TestPostUsage_OccurredAtDefaultsToReceipt(t *testing.T) {
 		t.Fatalf("HTTP %d: %s", r.Status, r.Body)
 	}
 	var at time.Time
-	if err := e.db.Get(&at, `SELECT occurred_at FROM usage_events WHERE org_id = $1`, a.org); err != nil || !at.Equal(t0) {
+	if err := e.DB.Get(&at, `SELECT occurred_at FROM usage_events WHERE org_id = $1`, a.org); err != nil || !at.Equal(t0) {
 		t.Errorf("occurredAt = %v (%v), want the time of receipt %v", at, err, t0)
 	}
 }
@@ -386,7 +372,7 @@ func TestPostUsage_BadInputIsRefusedAndWritesNothing(t *testing.T) {
 			}
 		})
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestPostUsage_ReusedIDWithDifferentBodyIsConflict(t *testing.T) {
@@ -418,7 +404,7 @@ func TestPostUsage_ReusedIDWithDifferentBodyIsConflict(t *testing.T) {
 	if d := field(t, r, "results").([]any); d[0].(map[string]any)["duplicate"] != false || d[1].(map[string]any)["duplicate"] != true {
 		t.Errorf("duplicate flags: %s", r.Body)
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestPostUsage_RepeatedIDInOneBatchChargesOnce(t *testing.T) {
@@ -433,7 +419,7 @@ func TestPostUsage_RepeatedIDInOneBatchChargesOnce(t *testing.T) {
 	if got := strings.TrimSpace(string(r.Body)); got != want {
 		t.Errorf("\n got %s\nwant %s", got, want)
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestAPI_BadKeysAreUnauthorized(t *testing.T) {
@@ -445,10 +431,10 @@ func TestAPI_BadKeysAreUnauthorized(t *testing.T) {
 	if r := e.call("GET", "/api/v1/credits", revoked.key, nil); r.Status != http.StatusOK {
 		t.Fatalf("the key before revocation: HTTP %d: %s", r.Status, r.Body)
 	}
-	if err := e.svc.RevokeAPIKey(ctx, a.org, revoked.keyID); err != nil {
+	if err := e.Identity.RevokeAPIKey(ctx, a.org, revoked.keyID); err != nil {
 		t.Fatal(err)
 	}
-	unknown := billing.APIKeyPrefix + strings.Repeat("0", 64)
+	unknown := identity.APIKeyPrefix + strings.Repeat("0", 64)
 	before := e.state(a.org)
 
 	auths := []struct{ name, header, mention string }{
@@ -456,7 +442,7 @@ func TestAPI_BadKeysAreUnauthorized(t *testing.T) {
 		{"malformed header", "Token " + a.key, "Bearer"},
 		{"Bearer without a key", "Bearer", "Bearer"},
 		{"Bearer with an empty key", "Bearer ", "Bearer"}, // header values lose trailing spaces in transit
-		{"key without the lux_ prefix", "Bearer " + strings.TrimPrefix(a.key, billing.APIKeyPrefix), "API key"},
+		{"key without the lux_ prefix", "Bearer " + strings.TrimPrefix(a.key, identity.APIKeyPrefix), "API key"},
 		{"truncated key", "Bearer " + a.key[:20], "API key"},
 		{"unknown key", "Bearer " + unknown, "not valid"},
 		{"revoked key", "Bearer " + revoked.key, "revoked"},
@@ -535,8 +521,8 @@ func TestAPI_KeySeesOnlyItsOrg(t *testing.T) {
 	if ex.Status != http.StatusOK || num(t, ex, "credits.total") != "50" {
 		t.Errorf("A's execution: HTTP %d %s", ex.Status, ex.Body)
 	}
-	billingtest.AssertLedger(t, e.db, a.org)
-	billingtest.AssertLedger(t, e.db, b.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
+	billingtest.AssertLedger(t, e.DB, b.org)
 }
 
 // authorize asks whether a flow may go on, with an optional estimate and userId.
@@ -592,17 +578,17 @@ func TestAuthorize_CreditsExhaustedThenGrantResumes(t *testing.T) {
 	wantRefused(t, e.authorize(a.key, nil), billing.ReasonCreditsExhausted)
 
 	// Exactly zero is still exhausted.
-	if _, err := e.svc.GrantCredits(ctx, a.org, billing.GrantPromo, billing.Credits(1), nil, "", ""); err != nil {
+	if _, err := e.Billing.GrantCredits(ctx, a.org, billing.GrantPromo, billing.Credits(1), nil, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	wantRefused(t, e.authorize(a.key, nil), billing.ReasonCreditsExhausted)
 
 	// Buying credits resumes at once, with no other step.
-	if _, err := e.svc.GrantCredits(ctx, a.org, billing.GrantPurchase, billing.Credits(10), nil, "pi_test_1", ""); err != nil {
+	if _, err := e.Billing.GrantCredits(ctx, a.org, billing.GrantPurchase, billing.Credits(10), nil, "pi_test_1", ""); err != nil {
 		t.Fatal(err)
 	}
 	wantAllowed(t, e.authorize(a.key, nil), "10")
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestAuthorize_MonthlyLimitReached(t *testing.T) {
@@ -617,7 +603,7 @@ func TestAuthorize_MonthlyLimitReached(t *testing.T) {
 	// The limits page comes later: set the org's limit in SQL.
 	setLimit := func(credits int64) {
 		t.Helper()
-		if _, err := e.db.Exec(`UPDATE orgs SET monthly_limit_mc = $2 WHERE id = $1`, a.org, credits*1000); err != nil {
+		if _, err := e.DB.Exec(`UPDATE orgs SET monthly_limit_mc = $2 WHERE id = $1`, a.org, credits*1000); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -637,14 +623,14 @@ func TestAuthorize_MonthlyLimitReached(t *testing.T) {
 		t.Fatalf("HTTP %d: %s", r.Status, r.Body)
 	}
 	wantRefused(t, e.authorize(a.key, nil), billing.ReasonCreditsExhausted)
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestAuthorize_MemberLimitReached(t *testing.T) {
 	t.Parallel()
 	e := newAPIEnv(t)
 	admin := e.signUp("ada")
-	dev := e.addMember(admin.org, "dev", billing.RoleMember)
+	dev := e.addMember(admin.org, "dev", identity.RoleMember)
 	ev := event("dev_usage")
 	ev["quantity"] = 50
 	if r := e.call("POST", "/api/v1/usage", dev.key, batch(ev)); r.Status != http.StatusOK {
@@ -652,7 +638,7 @@ func TestAuthorize_MemberLimitReached(t *testing.T) {
 	}
 	setLimit := func(credits int64) {
 		t.Helper()
-		if _, err := e.db.Exec(`UPDATE memberships SET monthly_limit_mc = $3 WHERE org_id = $1 AND user_id = $2`, admin.org, dev.user, credits*1000); err != nil {
+		if _, err := e.DB.Exec(`UPDATE memberships SET monthly_limit_mc = $3 WHERE org_id = $1 AND user_id = $2`, admin.org, dev.user, credits*1000); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -677,7 +663,7 @@ func TestAuthorize_MemberLimitReached(t *testing.T) {
 	setLimit(100)
 	wantAllowed(t, e.authorize(dev.key, nil), "949")
 	wantRefused(t, e.authorize(dev.key, map[string]any{"estimate": map[string]any{"type": "email", "quantity": 50}}), billing.ReasonMemberLimitReached)
-	billingtest.AssertLedger(t, e.db, admin.org)
+	billingtest.AssertLedger(t, e.DB, admin.org)
 }
 
 func TestAuthorize_BadInput(t *testing.T) {
@@ -801,13 +787,13 @@ func TestGetCredits_Shape(t *testing.T) {
 	// After usage, a purchase and a monthly limit.
 	ev := event("e1")
 	ev["quantity"] = 1500 // 1,000 from the allotment, then 500 of the purchase
-	if _, err := e.svc.GrantCredits(ctx, a.org, billing.GrantPurchase, billing.Credits(600), nil, "pi_1", ""); err != nil {
+	if _, err := e.Billing.GrantCredits(ctx, a.org, billing.GrantPurchase, billing.Credits(600), nil, "pi_1", ""); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.call("POST", "/api/v1/usage", a.key, batch(ev, map[string]any{"id": "e2", "flowId": "f", "executionId": "x", "type": "ai", "model": "claude-sonnet", "quantity": 1532})); r.Status != http.StatusOK {
 		t.Fatalf("HTTP %d: %s", r.Status, r.Body)
 	}
-	if _, err := e.db.Exec(`UPDATE orgs SET monthly_limit_mc = 5000000 WHERE id = $1`, a.org); err != nil {
+	if _, err := e.DB.Exec(`UPDATE orgs SET monthly_limit_mc = 5000000 WHERE id = $1`, a.org); err != nil {
 		t.Fatal(err)
 	}
 	wantNums = map[string]string{"balance": "92.34", "allotment.granted": "1000", "allotment.remaining": "0", "purchased.remaining": "92.34", "cycle.used": "1507.66", "monthlyLimit": "5000"}
@@ -823,7 +809,7 @@ func TestGetCredits_Shape(t *testing.T) {
 	wantNums = map[string]string{"balance": "-7.66", "arrears": "7.66", "purchased.remaining": "0", "cycle.used": "1607.66"}
 	wantVals["paused"], wantVals["pauseReason"] = true, billing.ReasonCreditsExhausted
 	check(e.call("GET", "/api/v1/credits", a.key, nil))
-	billingtest.AssertLedger(t, e.db, a.org)
+	billingtest.AssertLedger(t, e.DB, a.org)
 }
 
 func TestHealthz(t *testing.T) {

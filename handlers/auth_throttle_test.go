@@ -61,8 +61,8 @@ func TestSafeNext_OnlySettingsPathsOfThisSite(t *testing.T) {
 		"/settings\\@evil.example":        "",
 		"/settings/billing\r\nSet-Cookie": "",
 	} {
-		if got := safeNext(raw); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", raw, got, want)
+		if got := SafeNext(raw); got != want {
+			t.Errorf("SafeNext(%q) = %q, want %q", raw, got, want)
 		}
 	}
 }

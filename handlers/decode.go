@@ -283,17 +283,10 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// creditsOrNull writes an optional amount of credits as a JSON number or null.
-func creditsOrNull(m *billing.Millicredits) any {
-	if m == nil {
-		return nil
-	}
-	return *m
-}
-
-func stringOrNull(s string) any {
+// stringOrNull is s, or nil (JSON null) when s is empty.
+func stringOrNull(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return s
+	return &s
 }

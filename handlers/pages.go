@@ -1,33 +1,26 @@
 package handlers
 
 import (
-	"bytes"
-	"fmt"
 	"net/http"
 	"time"
 	_ "time/tzdata" // organizations' time zones work on hosts without a zoneinfo database
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
-	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/views"
 )
 
-// CSRFContextKey is where the CSRF middleware leaves the token that forms must post back.
-const CSRFContextKey = "csrf"
-
 // Pages serves the Settings → Billing pages and signing in and out.
 //
-// A page handler is registered under the /settings group in web/routes.go (RequireSession, and
-// RequireAdmin for admin pages), reads the org from viewer(c).Membership (never from the URL),
-// calls billing, and renders a views component whose view struct embeds
-// h.shell(c, views.NavX, "Title"); the component wraps its content in @App(v.Shell). Fragments
-// for htmx are rendered when isHTMX(c). Errors are returned: web/ turns them into an error page
-// or an inline alert.
+// A page handler is registered under the /settings group in web/routes.go (web.RequireSession,
+// and RequireAdmin for admin pages), reads the org from viewer(c).Membership (never from the
+// URL), calls the domain, and renders a views component whose view struct embeds
+// h.Shell(c, views.NavX, "Title"); the component wraps its content in @App(v.Shell). Fragments
+// for htmx are rendered when IsHTMX(c). Errors are returned: web/ turns them into an error page
+// or an inline alert, or, for an Inline error, asks the handler to show the form again.
 type Pages struct {
-	billing  *billing.Service
-	sessions *Sessions
+	Domain
+	sessions Sessions
 	// Failed sign-ins are throttled per email and address, and per address; sign-ups per
 	// address.
 	loginByUser *Throttle
@@ -36,9 +29,9 @@ type Pages struct {
 }
 
 // NewPages returns the page handlers. sessions keeps who is signed in.
-func NewPages(svc *billing.Service, sessions *Sessions) *Pages {
+func NewPages(d Domain, sessions Sessions) *Pages {
 	return &Pages{
-		billing:     svc,
+		Domain:      d,
 		sessions:    sessions,
 		loginByUser: NewThrottle(5, time.Minute),
 		loginByIP:   NewThrottle(30, time.Minute),
@@ -51,48 +44,15 @@ func (h *Pages) Root(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/settings/billing")
 }
 
-// render writes a component with status. It renders into a buffer first, so a failing
-// component becomes a clean error page rather than half a page. Pages hold account data, so
-// no cache may keep them.
-func render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
-		return fmt.Errorf("handlers: render %s: %w", c.Path(), err)
-	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store")
-	h.Add("Vary", "HX-Request")
-	return c.HTMLBlob(status, buf.Bytes())
-}
-
-// isHTMX reports whether htmx made the request (it then wants a fragment, not a page).
-func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
-
-// redirect sends the browser to path after a form post: a 303 for a plain form, HX-Redirect
-// (a full page load) for htmx.
-func redirect(c echo.Context, path string) error {
-	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", path)
-		return c.NoContent(http.StatusNoContent)
-	}
-	return c.Redirect(http.StatusSeeOther, path)
-}
-
-// csrfToken is the token the request's forms must carry.
-func csrfToken(c echo.Context) string {
-	t, _ := c.Get(CSRFContextKey).(string)
-	return t
-}
-
-// shell builds the frame of a signed-in page: user, organization, switcher, nav and flashes.
-func (h *Pages) shell(c echo.Context, active, title string) views.Shell {
+// Shell builds the frame of a signed-in page: user, organization, switcher, nav and flashes.
+func (h *Pages) Shell(c echo.Context, active, title string) views.Shell {
 	v := viewer(c)
 	s := views.Shell{
-		Title: title, Active: active, CSRF: csrfToken(c),
+		Title: title, Active: active, CSRF: CSRFToken(c),
 		UserName: v.User.Name, UserEmail: v.User.Email,
 		OrgID: v.Membership.OrgID, OrgName: v.Membership.OrgName, Role: v.Membership.Role,
 		ReturnPath: c.Request().URL.Path,
-		Flashes:    h.sessions.popFlashes(c, flashKey),
+		Flashes:    h.sessions.Flashes(c),
 	}
 	for _, m := range v.Memberships {
 		s.Orgs = append(s.Orgs, views.OrgChoice{ID: m.OrgID, Name: m.OrgName, Role: m.Role, Current: m.OrgID == v.Membership.OrgID})
@@ -106,15 +66,4 @@ func location(tz string) *time.Location {
 		return loc
 	}
 	return time.UTC
-}
-
-// formError turns a billing error a person can fix into the status and message a form shows
-// inline. ok is false for anything else (an internal error goes to the error handler).
-func formError(err error) (status int, msg string, ok bool) {
-	switch code := billing.ErrorCode(err); code {
-	case billing.EINVALID, billing.EUNAUTHORIZED, billing.ECONFLICT, billing.EFORBIDDEN,
-		billing.ENOTFOUND, billing.ERATELIMIT, billing.ETOOLARGE:
-		return StatusOf(code), views.Sentence(billing.ErrorMessage(err)), true
-	}
-	return 0, "", false
 }

@@ -18,19 +18,17 @@ func (h *Pages) APIKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.APIKeysPage(v))
+	return Render(c, http.StatusOK, views.APIKeysPage(v))
 }
 
 // CreateAPIKey creates a key for the viewer and shows its secret once (POST /settings/api-keys).
 func (h *Pages) CreateAPIKey(c echo.Context) error {
 	name := strings.TrimSpace(c.FormValue("name"))
-	secret, _, err := h.billing.IssueAPIKey(c.Request().Context(), viewer(c).Membership, name)
+	secret, _, err := h.Identity.IssueAPIKey(c.Request().Context(), viewer(c).Membership, name)
 	if err != nil {
-		status, msg, ok := formError(err)
-		if !ok {
-			return err
-		}
-		return h.apiKeysAnswer(c, status, func(v *views.APIKeys) { v.Error, v.FormName = msg, name })
+		return inline(err, func(c echo.Context, status int, msg string) error {
+			return h.apiKeysAnswer(c, status, func(v *views.APIKeys) { v.Error, v.FormName = msg, name })
+		})
 	}
 	if name == "" {
 		name = "API key"
@@ -45,11 +43,11 @@ func (h *Pages) RevokeAPIKey(c echo.Context) error {
 	if err != nil {
 		return billing.Errorf(billing.ENOTFOUND, "there is no API key %q", c.Param("id"))
 	}
-	if err := h.billing.RevokeAPIKeyAs(c.Request().Context(), viewer(c).Membership, id); err != nil {
+	if err := h.Identity.RevokeAPIKeyAs(c.Request().Context(), viewer(c).Membership, id); err != nil {
 		return err
 	}
 	const done = "Key revoked. Anything that used it can no longer report usage."
-	if !isHTMX(c) {
+	if !IsHTMX(c) {
 		h.sessions.Flash(c, done)
 		return redirect(c, "/settings/api-keys")
 	}
@@ -63,28 +61,28 @@ func (h *Pages) apiKeysAnswer(c echo.Context, status int, change func(*views.API
 		return err
 	}
 	change(&v)
-	if isHTMX(c) {
-		return render(c, status, views.APIKeysSection(v))
+	if IsHTMX(c) {
+		return Render(c, status, views.APIKeysSection(v))
 	}
-	return render(c, status, views.APIKeysPage(v))
+	return Render(c, status, views.APIKeysPage(v))
 }
 
 func (h *Pages) apiKeysView(c echo.Context) (views.APIKeys, error) {
 	ctx := c.Request().Context()
 	m := viewer(c).Membership
-	keys, err := h.billing.APIKeys(ctx, m)
+	keys, err := h.Identity.APIKeys(ctx, m)
 	if err != nil {
 		return views.APIKeys{}, err
 	}
-	cs, err := h.billing.Credits(ctx, m.OrgID)
+	cs, err := h.Billing.Credits(ctx, m.OrgID)
 	if err != nil {
 		return views.APIKeys{}, err
 	}
 	return views.APIKeys{
-		Shell:  h.shell(c, views.NavAPIKeys, "API keys"),
+		Shell:  h.Shell(c, views.NavAPIKeys, "API keys"),
 		Keys:   keys,
 		Loc:    location(cs.Timezone),
-		Now:    h.billing.Now(),
+		Now:    h.Billing.Now(),
 		UserID: m.UserID,
 	}, nil
 }

@@ -5,7 +5,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
 
@@ -17,36 +18,36 @@ func (h *Pages) Overview(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := viewer(c)
 	org := v.Membership.OrgID
-	cs, err := h.billing.Credits(ctx, org)
+	cs, err := h.Billing.Credits(ctx, org)
 	if err != nil {
 		return err
 	}
-	member, err := h.billing.MemberStanding(ctx, org, v.User.ID)
+	member, err := h.Billing.MemberStanding(ctx, org, v.User.ID)
 	if err != nil {
 		return err
 	}
-	usage, err := h.billing.RecentActivity(ctx, org, billing.ActivityUsage, recentRows)
+	usage, err := h.Reports.RecentActivity(ctx, org, reports.ActivityUsage, recentRows)
 	if err != nil {
 		return err
 	}
-	credited, err := h.billing.RecentActivity(ctx, org, billing.ActivityCredits, recentRows)
+	credited, err := h.Reports.RecentActivity(ctx, org, reports.ActivityCredits, recentRows)
 	if err != nil {
 		return err
 	}
-	forecast, err := h.billing.Forecast(ctx, org)
+	forecast, err := h.Reports.Forecast(ctx, org)
 	if err != nil {
 		return err
 	}
-	var admins []billing.Contact
+	var admins []identity.Contact
 	if !v.Membership.IsAdmin() && (cs.Paused || member.Paused()) {
 		// A member cannot resume flows: the banner names whom to ask.
-		if admins, err = h.billing.OrgAdmins(ctx, org); err != nil {
+		if admins, err = h.Identity.OrgAdmins(ctx, org); err != nil {
 			return err
 		}
 	}
-	return render(c, http.StatusOK, views.OverviewPage(views.Overview{
-		Shell:    h.shell(c, views.NavOverview, "Billing overview"),
-		Now:      h.billing.Now(),
+	return Render(c, http.StatusOK, views.OverviewPage(views.Overview{
+		Shell:    h.Shell(c, views.NavOverview, "Billing overview"),
+		Now:      h.Billing.Now(),
 		Loc:      location(cs.Timezone),
 		Credits:  cs,
 		Member:   member,
@@ -54,6 +55,6 @@ func (h *Pages) Overview(c echo.Context) error {
 		Admins:   admins,
 		Usage:    usage,
 		Credited: credited,
-		Welcome:  len(h.sessions.popFlashes(c, welcomeKey)) > 0,
+		Welcome:  h.sessions.Welcomed(c),
 	}))
 }

@@ -11,16 +11,16 @@ import (
 // Plans compares the plans, the organization's own marked (GET /settings/billing/plans).
 func (h *Pages) Plans(c echo.Context) error {
 	ctx := c.Request().Context()
-	plans, err := h.billing.Plans(ctx)
+	plans, err := h.Billing.Plans(ctx)
 	if err != nil {
 		return err
 	}
-	cs, err := h.billing.Credits(ctx, viewer(c).Membership.OrgID)
+	cs, err := h.Billing.Credits(ctx, viewer(c).Membership.OrgID)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.PlansPage(views.Plans{
-		Shell:   h.shell(c, views.NavPlans, "Plans"),
+	return Render(c, http.StatusOK, views.PlansPage(views.Plans{
+		Shell:   h.Shell(c, views.NavPlans, "Plans"),
 		Plans:   plans,
 		Current: cs.Plan.Code,
 	}))

@@ -13,12 +13,12 @@ import (
 
 // AddCredits is the Add Credits page, for admins (GET /settings/billing/credits).
 func (h *Pages) AddCredits(c echo.Context) error {
-	cs, err := h.billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
+	cs, err := h.Billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
-		Shell:    h.shell(c, views.NavCredits, "Add credits"),
+	return Render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.Shell(c, views.NavCredits, "Add credits"),
 		Heading:  "Add credits",
 		Subtitle: "Buy credits that never expire, on top of your plan's monthly allotment.",
 		Icon:     "plus",
@@ -38,8 +38,8 @@ func (h *Pages) AddCredits(c echo.Context) error {
 
 // History is the billing history page (GET /settings/billing/history).
 func (h *Pages) History(c echo.Context) error {
-	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
-		Shell:    h.shell(c, views.NavHistory, "History"),
+	return Render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.Shell(c, views.NavHistory, "History"),
 		Heading:  "History",
 		Subtitle: "Invoices, purchases, refunds and monthly statements.",
 		Icon:     "receipt",
@@ -54,7 +54,7 @@ func (h *Pages) History(c echo.Context) error {
 
 // Limits is the limits page, for admins (GET /settings/billing/limits).
 func (h *Pages) Limits(c echo.Context) error {
-	cs, err := h.billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
+	cs, err := h.Billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
 	if err != nil {
 		return err
 	}
@@ -62,9 +62,9 @@ func (h *Pages) Limits(c echo.Context) error {
 	if cs.MonthlyLimit != nil {
 		limit = views.Credits(*cs.MonthlyLimit) + " credits"
 	}
-	loc, now := location(cs.Timezone), h.billing.Now()
-	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
-		Shell:    h.shell(c, views.NavLimits, "Limits"),
+	loc, now := location(cs.Timezone), h.Billing.Now()
+	return Render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.Shell(c, views.NavLimits, "Limits"),
 		Heading:  "Limits",
 		Subtitle: "Cap what flows may spend each month, and hear about it before they do.",
 		Icon:     "sliders",
@@ -85,12 +85,12 @@ func (h *Pages) Limits(c echo.Context) error {
 // Calculator is the cost calculator page (GET /settings/billing/calculator); the rate card is
 // already shown.
 func (h *Pages) Calculator(c echo.Context) error {
-	return render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
-		Shell:    h.shell(c, views.NavCalculator, "Calculator"),
+	return Render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
+		Shell:    h.Shell(c, views.NavCalculator, "Calculator"),
 		Heading:  "Cost calculator",
 		Subtitle: "Estimate what a flow will cost before it runs.",
 		Icon:     "calculator",
 		Lead:     "The live calculator is almost here. Meanwhile, the rate card below gives the price of every integration.",
-		Rates:    h.billing.Rates().Current(h.billing.Now()),
+		Rates:    h.Billing.Rates().Current(h.Billing.Now()),
 	}))
 }

@@ -10,86 +10,32 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 // usageParams are the query parameters GET /api/v1/usage accepts.
 var usageParams = []string{"from", "to", "range", "interval", "groupBy", "flowId", "userId", "type", "top", "format"}
 
-// UsageSumJSON is an amount of usage: credits (a number with up to 3 decimals), quantity in
-// the type's units and the number of events.
-type UsageSumJSON struct {
-	Credits  billing.Millicredits `json:"credits"`
-	Quantity int64                `json:"quantity"`
-	Events   int64                `json:"events"`
+func sumJSON(s reports.UsageSum) api.UsageSum {
+	return api.UsageSum{Credits: s.Credits, Quantity: s.Quantity, Events: s.Events}
 }
 
-// UsageBucketJSON is one period of a usage report.
-type UsageBucketJSON struct {
-	Start   billing.Date `json:"start"`   // first day of the period (a Monday, a 1st)
-	From    billing.Date `json:"from"`    // first day of it inside the range
-	To      billing.Date `json:"to"`      // last day of it inside the range
-	Partial bool         `json:"partial"` // the period is cut by the range
-	UsageSumJSON
-}
-
-// UsageGroupJSON is one group of a usage report with its series, aligned with the buckets.
-type UsageGroupJSON struct {
-	Key      string                 `json:"key"`
-	Label    string                 `json:"label"`
-	Detail   string                 `json:"detail,omitempty"`
-	Total    UsageSumJSON           `json:"total"`
-	Credits  []billing.Millicredits `json:"credits"`
-	Quantity []int64                `json:"quantity"`
-	Events   []int64                `json:"events"`
-}
-
-// TopFlowJSON is a flow among the report's top flows.
-type TopFlowJSON struct {
-	FlowID string `json:"flowId"`
-	Name   string `json:"name"`
-	UsageSumJSON
-}
-
-// UsageJSON is the body of GET /api/v1/usage; the CLI decodes it too. See docs/API.md.
-type UsageJSON struct {
-	From     billing.Date      `json:"from"`
-	To       billing.Date      `json:"to"`
-	Timezone string            `json:"timezone"`
-	Interval string            `json:"interval"`
-	GroupBy  string            `json:"groupBy"`
-	Filters  UsageFiltersJSON  `json:"filters"`
-	Buckets  []UsageBucketJSON `json:"buckets"`
-	Groups   []UsageGroupJSON  `json:"groups"`
-	Total    UsageSumJSON      `json:"total"`
-	TopFlows []TopFlowJSON     `json:"topFlows"`
-}
-
-// UsageFiltersJSON echoes the report's filters; an absent one means all.
-type UsageFiltersJSON struct {
-	FlowID string `json:"flowId,omitempty"`
-	UserID string `json:"userId,omitempty"`
-	Type   string `json:"type,omitempty"`
-}
-
-func sumJSON(s billing.UsageSum) UsageSumJSON {
-	return UsageSumJSON{Credits: s.Credits, Quantity: s.Quantity, Events: s.Events}
-}
-
-// NewUsageJSON shapes a usage report for the API.
-func NewUsageJSON(r *billing.Report) UsageJSON {
-	out := UsageJSON{
+// NewUsage shapes a usage report for the API.
+func NewUsage(r *reports.Report) api.Usage {
+	out := api.Usage{
 		From: r.Query.From, To: r.Query.To, Timezone: r.Timezone,
 		Interval: string(r.Query.Interval), GroupBy: string(r.Query.GroupBy),
-		Filters: UsageFiltersJSON{FlowID: r.Query.FlowID, UserID: r.Query.UserID, Type: r.Query.Type},
-		Buckets: make([]UsageBucketJSON, len(r.Buckets)), Groups: make([]UsageGroupJSON, len(r.Groups)),
-		Total: sumJSON(r.Total), TopFlows: make([]TopFlowJSON, len(r.TopFlows)),
+		Filters: api.UsageFilters{FlowID: r.Query.FlowID, UserID: r.Query.UserID, Type: r.Query.Type},
+		Buckets: make([]api.UsageBucket, len(r.Buckets)), Groups: make([]api.UsageGroup, len(r.Groups)),
+		Total: sumJSON(r.Total), TopFlows: make([]api.TopFlow, len(r.TopFlows)),
 	}
 	for i, b := range r.Buckets {
-		out.Buckets[i] = UsageBucketJSON{Start: b.Start, From: b.From, To: b.To, Partial: b.Partial, UsageSumJSON: sumJSON(b.Total)}
+		out.Buckets[i] = api.UsageBucket{Start: b.Start, From: b.From, To: b.To, Partial: b.Partial, UsageSum: sumJSON(b.Total)}
 	}
 	for i, g := range r.Groups {
-		gj := UsageGroupJSON{Key: g.Key, Label: g.Label, Detail: g.Detail, Total: sumJSON(g.Total),
+		gj := api.UsageGroup{Key: g.Key, Label: g.Label, Detail: g.Detail, Total: sumJSON(g.Total),
 			Credits: make([]billing.Millicredits, len(g.Series)), Quantity: make([]int64, len(g.Series)), Events: make([]int64, len(g.Series))}
 		for j, v := range g.Series {
 			gj.Credits[j], gj.Quantity[j], gj.Events[j] = v.Credits, v.Quantity, v.Events
@@ -97,7 +43,7 @@ func NewUsageJSON(r *billing.Report) UsageJSON {
 		out.Groups[i] = gj
 	}
 	for i, f := range r.TopFlows {
-		out.TopFlows[i] = TopFlowJSON{FlowID: f.FlowID, Name: f.Name, UsageSumJSON: sumJSON(f.UsageSum)}
+		out.TopFlows[i] = api.TopFlow{FlowID: f.FlowID, Name: f.Name, UsageSum: sumJSON(f.UsageSum)}
 	}
 	return out
 }
@@ -118,22 +64,22 @@ func (h *API) GetUsage(c echo.Context) error {
 	case "csv":
 		res := c.Response()
 		res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+billing.ReportCSVFilename(q)+`"`)
-		return h.billing.WriteReportCSV(ctx, res, org, q)
+		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+reports.ReportCSVFilename(q)+`"`)
+		return h.Reports.WriteReportCSV(ctx, res, org, q)
 	default:
 		return invalid("format %q is not json or csv", params.Get("format"))
 	}
-	rep, err := h.billing.UsageReport(ctx, org, q)
+	rep, err := h.Reports.UsageReport(ctx, org, q)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, NewUsageJSON(rep))
+	return c.JSON(http.StatusOK, NewUsage(rep))
 }
 
 // usageQuery reads and checks the report parameters. Dates default to the last 30 days in the
 // org's zone; with only from, the range ends today; with only to, it is the 30 days up to it.
-func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (billing.ReportQuery, error) {
-	var q billing.ReportQuery
+func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (reports.ReportQuery, error) {
+	var q reports.ReportQuery
 	known := map[string]bool{}
 	for _, p := range usageParams {
 		known[p] = true
@@ -153,12 +99,12 @@ func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (bi
 			return q, invalid("give %q once", p)
 		}
 	}
-	date := func(name string) (billing.Date, error) {
+	date := func(name string) (reports.Date, error) {
 		s := params.Get(name)
 		if s == "" {
-			return billing.Date{}, nil
+			return reports.Date{}, nil
 		}
-		d, err := billing.ParseDate(s)
+		d, err := reports.ParseDate(s)
 		if err != nil {
 			return d, invalid("%s: %s", name, billing.ErrorMessage(err))
 		}
@@ -175,15 +121,15 @@ func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (bi
 	case preset != "" && (!q.From.IsZero() || !q.To.IsZero()):
 		return q, invalid("give either range or from/to, not both")
 	case preset != "":
-		if q.From, q.To, err = h.billing.ReportRange(ctx, org, billing.RangePreset(preset)); err != nil {
+		if q.From, q.To, err = h.Reports.ReportRange(ctx, org, reports.RangePreset(preset)); err != nil {
 			return q, err
 		}
 	case q.From.IsZero() && q.To.IsZero():
-		if q.From, q.To, err = h.billing.ReportRange(ctx, org, billing.RangeLast30Days); err != nil {
+		if q.From, q.To, err = h.Reports.ReportRange(ctx, org, reports.RangeLast30Days); err != nil {
 			return q, err
 		}
 	case q.To.IsZero():
-		if q.To, err = h.billing.Today(ctx, org); err != nil {
+		if q.To, err = h.Reports.Today(ctx, org); err != nil {
 			return q, err
 		}
 		if q.To.Before(q.From) {
@@ -192,12 +138,12 @@ func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (bi
 	case q.From.IsZero():
 		q.From = q.To.AddDays(-29)
 	}
-	q.Interval = billing.Interval(params.Get("interval"))
-	q.GroupBy = billing.GroupBy(params.Get("groupBy"))
+	q.Interval = reports.Interval(params.Get("interval"))
+	q.GroupBy = reports.GroupBy(params.Get("groupBy"))
 	q.FlowID, q.UserID, q.Type = params.Get("flowId"), params.Get("userId"), params.Get("type")
 	if s := params.Get("top"); s != "" {
 		if q.TopFlows, err = strconv.Atoi(s); err != nil || q.TopFlows < 1 {
-			return q, invalid("top must be a whole number from 1 to %d (got %q)", billing.MaxTopFlows, s)
+			return q, invalid("top must be a whole number from 1 to %d (got %q)", reports.MaxTopFlows, s)
 		}
 	}
 	return q.Normalize()

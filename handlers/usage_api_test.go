@@ -4,24 +4,24 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/handlers"
-	"github.com/luxstudio/lux-billing/web"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 // usageEnv is the real server on its own database, with two organizations that have usage.
 type usageEnv struct {
-	svc        *billing.Service
-	url        string
+	*webtest.Server
 	orgA, orgB string
 	keyA, keyB string
 	userA      string
@@ -31,18 +31,13 @@ var usageNow = time.Date(2026, 3, 20, 15, 0, 0, 0, time.UTC)
 
 func newUsageEnv(t *testing.T) *usageEnv {
 	t.Helper()
-	clock := billingtest.NewClock(usageNow)
-	svc, _ := billingtest.NewService(t, billing.WithClock(clock.Now))
-	srv := web.New(web.Config{SessionSecret: []byte(strings.Repeat("x", 32))}, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	e := &usageEnv{svc: svc, url: ts.URL}
+	e := &usageEnv{Server: webtest.New(t, webtest.Options{Clock: billingtest.NewClock(usageNow)})}
 	for i, name := range []string{"ada", "bob"} {
-		u, org, err := svc.SignUp(ctx, billing.NewUser{Email: name + "@example.com", Name: strings.ToUpper(name[:1]) + name[1:], Password: "correct horse"}, name+" org")
+		u, org, err := e.Identity.SignUp(ctx, identity.NewUser{Email: name + "@example.com", Name: strings.ToUpper(name[:1]) + name[1:], Password: "correct horse"}, name+" org")
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, _, err := svc.CreateAPIKey(ctx, org, u.ID, "test")
+		key, _, err := e.Identity.CreateAPIKey(ctx, org, u.ID, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +47,7 @@ func newUsageEnv(t *testing.T) *usageEnv {
 			e.orgB, e.keyB = org, key
 		}
 	}
-	if err := svc.NameFlow(ctx, e.orgA, "flow_support", "Support triage"); err != nil {
+	if err := e.Billing.NameFlow(ctx, e.orgA, "flow_support", "Support triage"); err != nil {
 		t.Fatal(err)
 	}
 	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, time.UTC) }
@@ -62,7 +57,7 @@ func newUsageEnv(t *testing.T) *usageEnv {
 		{ID: "3", FlowID: "flow_calls", ExecutionID: "x2", Type: "voice_call", Quantity: 61, OccurredAt: day(10, 9)},
 		{ID: "4", FlowID: "flow_calls", ExecutionID: "x3", Type: "sms", Quantity: 2, OccurredAt: day(19, 23)},
 	}
-	if _, err := svc.RecordUsage(ctx, e.orgA, e.userA, events); err != nil {
+	if _, err := e.Billing.RecordUsage(ctx, e.orgA, e.userA, events); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -71,7 +66,7 @@ func newUsageEnv(t *testing.T) *usageEnv {
 // get calls the API with key and returns the status and body.
 func (e *usageEnv) get(t *testing.T, key, path string) (int, []byte, http.Header) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, e.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -85,25 +80,25 @@ func (e *usageEnv) get(t *testing.T, key, path string) (int, []byte, http.Header
 func TestGetUsage_SameNumbersAsTheDomainReport(t *testing.T) {
 	t.Parallel()
 	e := newUsageEnv(t)
-	for _, q := range []billing.ReportQuery{
-		{From: mustDate("2026-03-01"), To: mustDate("2026-03-20"), Interval: billing.IntervalDay, GroupBy: billing.GroupByType},
-		{From: mustDate("2026-02-20"), To: mustDate("2026-03-20"), Interval: billing.IntervalWeek, GroupBy: billing.GroupByFlow},
-		{From: mustDate("2026-01-01"), To: mustDate("2026-03-31"), Interval: billing.IntervalMonth, GroupBy: billing.GroupByUser},
+	for _, q := range []reports.ReportQuery{
+		{From: mustDate("2026-03-01"), To: mustDate("2026-03-20"), Interval: reports.IntervalDay, GroupBy: reports.GroupByType},
+		{From: mustDate("2026-02-20"), To: mustDate("2026-03-20"), Interval: reports.IntervalWeek, GroupBy: reports.GroupByFlow},
+		{From: mustDate("2026-01-01"), To: mustDate("2026-03-31"), Interval: reports.IntervalMonth, GroupBy: reports.GroupByUser},
 	} {
 		v := url.Values{"from": {q.From.String()}, "to": {q.To.String()}, "interval": {string(q.Interval)}, "groupBy": {string(q.GroupBy)}}
 		status, body, _ := e.get(t, e.keyA, "/api/v1/usage?"+v.Encode())
 		if status != http.StatusOK {
 			t.Fatalf("%v: %d %s", v, status, body)
 		}
-		rep, err := e.svc.UsageReport(ctx, e.orgA, q)
+		rep, err := e.Reports.UsageReport(ctx, e.orgA, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := json.Marshal(handlers.NewUsageJSON(rep))
+		want, _ := json.Marshal(handlers.NewUsage(rep))
 		if strings.TrimSpace(string(body)) != string(want) {
 			t.Errorf("%v:\n got %s\nwant %s", v, body, want)
 		}
-		var u handlers.UsageJSON
+		var u api.Usage
 		if err := json.Unmarshal(body, &u); err != nil {
 			t.Fatalf("the body does not decode: %v", err)
 		}
@@ -125,7 +120,7 @@ func TestGetUsage_DefaultsToTheLast30DaysByDayAndType(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("%d %s", status, body)
 	}
-	var u handlers.UsageJSON
+	var u api.Usage
 	if err := json.Unmarshal(body, &u); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +195,7 @@ func TestGetUsage_AKeyNeverSeesAnotherOrgsUsage(t *testing.T) {
 			}
 			continue
 		}
-		var u handlers.UsageJSON
+		var u api.Usage
 		if err := json.Unmarshal(body, &u); err != nil || len(u.Groups) != 0 || u.Total.Events != 0 || len(u.TopFlows) != 0 {
 			t.Errorf("?%s: org B sees %s", q, body)
 		}
@@ -220,7 +215,7 @@ func TestGetUsage_CSVIsTheReportsCells(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		billing.ReportCSVHeader,
+		reports.ReportCSVHeader,
 		{"2026-03-02", "flow_support", "Support triage", "8.66", "1533", "2"},
 		{"2026-03-09", "flow_calls", "flow_calls", "10", "61", "1"},
 		{"2026-03-16", "flow_calls", "flow_calls", "4", "2", "1"},
@@ -235,8 +230,8 @@ func TestGetUsage_CSVIsTheReportsCells(t *testing.T) {
 	}
 }
 
-func mustDate(s string) billing.Date {
-	d, err := billing.ParseDate(s)
+func mustDate(s string) reports.Date {
+	d, err := reports.ParseDate(s)
 	if err != nil {
 		panic(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
 
@@ -20,7 +21,7 @@ import (
 const rangeCustom = "custom"
 
 // defaultRange is the range of a usage view whose query string names none.
-const defaultRange = billing.RangeLast30Days
+const defaultRange = reports.RangeLast30Days
 
 // Usage is the usage report of the current organization (GET /settings/billing/usage): a
 // stacked chart and a table of credits per period and group, totals, top flows and the
@@ -30,51 +31,56 @@ const defaultRange = billing.RangeLast30Days
 func (h *Pages) Usage(c echo.Context) error {
 	ctx := c.Request().Context()
 	org := viewer(c).Membership.OrgID
-	v := views.Usage{Shell: h.shell(c, views.NavUsage, "Usage"), Now: h.billing.Now()}
-	status := http.StatusOK
-	filters, q, err := h.usageView(ctx, org, c.QueryParams())
+	v := views.Usage{Shell: h.Shell(c, views.NavUsage, "Usage"), Now: h.Billing.Now()}
+	filters, q, queryErr := h.usageView(ctx, org, c.QueryParams())
 	v.Filters = filters
-	if err == nil {
-		v.Report, err = h.billing.UsageReport(ctx, org, q)
+	if queryErr == nil {
+		v.Report, queryErr = h.Reports.UsageReport(ctx, org, q)
 	}
-	if err != nil {
-		if status, v.Error, err = inlineError(err); err != nil {
-			return err
-		}
+	if billing.ErrorCode(queryErr) != billing.EINVALID && queryErr != nil {
+		return queryErr
 	}
+	var err error
 	v.Units = map[string]string{}
-	for _, r := range h.billing.Rates().Current(v.Now) {
+	for _, r := range h.Billing.Rates().Current(v.Now) {
 		v.Units[r.Type] = r.Unit
 	}
 	if v.Report != nil {
 		v.Loc = location(v.Report.Timezone)
 		if v.Report.Total.Events == 0 {
-			recent, err := h.billing.RecentActivity(ctx, org, billing.ActivityUsage, 1)
+			recent, err := h.Reports.RecentActivity(ctx, org, reports.ActivityUsage, 1)
 			if err != nil {
 				return err
 			}
 			v.NeverUsed = len(recent) == 0
 		}
 	}
-	if v.Forecast, err = h.billing.Forecast(ctx, org); err != nil {
+	if v.Forecast, err = h.Reports.Forecast(ctx, org); err != nil {
 		return err
 	}
 	if v.Loc == nil {
-		cs, err := h.billing.Credits(ctx, org)
+		cs, err := h.Billing.Credits(ctx, org)
 		if err != nil {
 			return err
 		}
 		v.Loc = location(cs.Timezone)
 	}
-	if wantsFragment(c) {
-		return render(c, status, views.UsageView(v))
+	show := func(c echo.Context, status int, msg string) error {
+		v.Error = msg
+		if wantsFragment(c) {
+			return Render(c, status, views.UsageView(v))
+		}
+		return Render(c, status, views.UsagePage(v))
 	}
-	return render(c, status, views.UsagePage(v))
+	if queryErr != nil {
+		return inline(queryErr, show) // a query that cannot be used: the form says why
+	}
+	return show(c, http.StatusOK, "")
 }
 
 // UsageCSV streams the cells of the usage view the query string selects as CSV
 // (GET /settings/billing/usage.csv?<the page's query>): the rows of billing.WriteReportCSV, as
-// they are read, under the name billing.ReportCSVFilename gives.
+// they are read, under the name reports.ReportCSVFilename gives.
 func (h *Pages) UsageCSV(c echo.Context) error {
 	ctx := c.Request().Context()
 	org := viewer(c).Membership.OrgID
@@ -82,7 +88,7 @@ func (h *Pages) UsageCSV(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.billing.WriteReportCSV(ctx, csvDownload(c, billing.ReportCSVFilename(q)), org, q)
+	return h.Reports.WriteReportCSV(ctx, csvDownload(c, reports.ReportCSVFilename(q)), org, q)
 }
 
 // usageView reads the view a usage page's query string selects:
@@ -96,32 +102,32 @@ func (h *Pages) UsageCSV(c echo.Context) error {
 // the preset covers are dates someone typed: they make the range custom. A custom range with
 // only from ends today; with only to it is the 30 days up to it (as in the API). The filters
 // come back as given, to fill the form again when the query cannot be used.
-func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (views.UsageFilters, billing.ReportQuery, error) {
+func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (views.UsageFilters, reports.ReportQuery, error) {
 	f := views.UsageFilters{
 		Range: params.Get("range"), From: params.Get("from"), To: params.Get("to"),
 		Interval: params.Get("interval"), GroupBy: params.Get("groupBy"),
 	}
 	if f.Interval == "" {
-		f.Interval = string(billing.IntervalDay)
+		f.Interval = string(reports.IntervalDay)
 	}
 	if f.GroupBy == "" {
-		f.GroupBy = string(billing.GroupByType)
+		f.GroupBy = string(reports.GroupByType)
 	}
-	q := billing.ReportQuery{Interval: billing.Interval(f.Interval), GroupBy: billing.GroupBy(f.GroupBy)}
-	if !slices.Contains(billing.Intervals, q.Interval) {
+	q := reports.ReportQuery{Interval: reports.Interval(f.Interval), GroupBy: reports.GroupBy(f.GroupBy)}
+	if !slices.Contains(reports.Intervals, q.Interval) {
 		return f, q, billing.Errorf(billing.EINVALID, "the interval %q is not one of daily, weekly or monthly: choose one above", f.Interval)
 	}
-	if !slices.Contains(billing.GroupBys, q.GroupBy) {
+	if !slices.Contains(reports.GroupBys, q.GroupBy) {
 		return f, q, billing.Errorf(billing.EINVALID, "usage cannot be grouped by %q: group it by integration, flow or member above", f.GroupBy)
 	}
-	if f.Range != "" && f.Range != rangeCustom && !slices.Contains(billing.RangePresets, billing.RangePreset(f.Range)) {
+	if f.Range != "" && f.Range != rangeCustom && !slices.Contains(reports.RangePresets, reports.RangePreset(f.Range)) {
 		return f, q, billing.Errorf(billing.EINVALID, "the range %q is not one of the ranges offered: choose one above, or a custom range", f.Range)
 	}
-	date := func(name, s string) (billing.Date, error) {
+	date := func(name, s string) (reports.Date, error) {
 		if s == "" {
-			return billing.Date{}, nil
+			return reports.Date{}, nil
 		}
-		d, err := billing.ParseDate(s)
+		d, err := reports.ParseDate(s)
 		if err != nil {
 			return d, billing.Errorf(billing.EINVALID, "the %s date %q is not a date: use YYYY-MM-DD, like 2026-03-01", name, s)
 		}
@@ -142,7 +148,7 @@ func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (v
 		}
 	}
 	if f.Range != rangeCustom {
-		pf, pt, err := h.billing.ReportRange(ctx, org, billing.RangePreset(f.Range))
+		pf, pt, err := h.Reports.ReportRange(ctx, org, reports.RangePreset(f.Range))
 		if err != nil {
 			return f, q, err
 		}
@@ -158,7 +164,7 @@ func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (v
 	case from.IsZero() && to.IsZero():
 		return f, q, billing.Errorf(billing.EINVALID, "a custom range needs a start and an end date")
 	case to.IsZero():
-		if to, err = h.billing.Today(ctx, org); err != nil {
+		if to, err = h.Reports.Today(ctx, org); err != nil {
 			return f, q, err
 		}
 		if to.Before(from) {
@@ -204,17 +210,8 @@ func (w *downloadWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// inlineError turns an error a person can fix (a bad query) into the status and message a page
-// shows inline; anything else comes back as err for the error handler.
-func inlineError(err error) (int, string, error) {
-	if billing.ErrorCode(err) == billing.EINVALID {
-		return http.StatusBadRequest, views.Sentence(billing.ErrorMessage(err)), nil
-	}
-	return 0, "", err
-}
-
 // wantsFragment reports whether the request wants only the part of the page it swaps: an htmx
 // request, except htmx restoring a page missing from its history cache, which wants it whole.
 func wantsFragment(c echo.Context) bool {
-	return isHTMX(c) && c.Request().Header.Get("HX-History-Restore-Request") != "true"
+	return IsHTMX(c) && c.Request().Header.Get("HX-History-Restore-Request") != "true"
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
 
@@ -25,7 +26,7 @@ func (h *Pages) UsageFlow(c echo.Context) error {
 		return err
 	}
 	cursor := c.QueryParam("cursor")
-	page, err := h.billing.FlowExecutions(ctx, org, flowID, cursor, views.ExecutionsPerPage)
+	page, err := h.Reports.FlowExecutions(ctx, org, flowID, cursor, views.ExecutionsPerPage)
 	if err != nil {
 		return err
 	}
@@ -42,17 +43,17 @@ func (h *Pages) UsageFlow(c echo.Context) error {
 	}
 	v := views.UsageFlow{
 		FlowID: flowID, FlowName: names.flow, Filters: filters, Page: page, Cursor: cursor,
-		Members: names.members, Now: h.billing.Now(), Loc: location(names.timezone),
+		Members: names.members, Now: h.Billing.Now(), Loc: location(names.timezone),
 	}
 	if wantsFragment(c) && cursor != "" {
-		return render(c, http.StatusOK, views.UsageExecutionRows(v))
+		return Render(c, http.StatusOK, views.UsageExecutionRows(v))
 	}
-	q.FlowID, q.GroupBy, q.TopFlows = flowID, billing.GroupByType, 1
-	if v.Summary, err = h.billing.UsageReport(ctx, org, q); err != nil {
+	q.FlowID, q.GroupBy, q.TopFlows = flowID, reports.GroupByType, 1
+	if v.Summary, err = h.Reports.UsageReport(ctx, org, q); err != nil {
 		return err
 	}
-	v.Shell = h.shell(c, views.NavUsage, views.DisplayName(v.FlowName, flowID)+" · Usage")
-	return render(c, http.StatusOK, views.UsageFlowPage(v))
+	v.Shell = h.Shell(c, views.NavUsage, views.DisplayName(v.FlowName, flowID)+" · Usage")
+	return Render(c, http.StatusOK, views.UsageFlowPage(v))
 }
 
 // UsageExecution is the drill-down of one execution of the current organization
@@ -66,11 +67,11 @@ func (h *Pages) UsageExecution(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cost, err := h.billing.ExecutionCost(ctx, org, execID)
+	cost, err := h.Reports.ExecutionCost(ctx, org, execID)
 	if err != nil {
 		return err
 	}
-	events, err := h.billing.ExecutionEvents(ctx, org, execID, billing.MaxEventLimit)
+	events, err := h.Reports.ExecutionEvents(ctx, org, execID, reports.MaxEventLimit)
 	if err != nil {
 		return err
 	}
@@ -83,15 +84,15 @@ func (h *Pages) UsageExecution(c echo.Context) error {
 		return err
 	}
 	v := views.UsageExecution{
-		Shell:    h.shell(c, views.NavUsage, execID+" · Usage"),
+		Shell:    h.Shell(c, views.NavUsage, execID+" · Usage"),
 		Cost:     cost,
 		FlowName: names.flow,
 		Filters:  filters,
-		Capped:   len(events) == billing.MaxEventLimit,
-		Now:      h.billing.Now(),
+		Capped:   len(events) == reports.MaxEventLimit,
+		Now:      h.Billing.Now(),
 		Loc:      location(names.timezone),
 	}
-	rates := h.billing.Rates()
+	rates := h.Billing.Rates()
 	for _, e := range events {
 		row := views.UsageEventRow{Event: e, Member: names.member(e.UserID), Model: e.Model}
 		if r, err := rates.Find(e.Type, e.Model, e.OccurredAt); err == nil {
@@ -102,7 +103,7 @@ func (h *Pages) UsageExecution(c echo.Context) error {
 		}
 		v.Events = append(v.Events, row)
 	}
-	return render(c, http.StatusOK, views.UsageExecutionPage(v))
+	return Render(c, http.StatusOK, views.UsageExecutionPage(v))
 }
 
 // UsageExecutionCSV streams every usage event of one execution of the current organization as
@@ -115,7 +116,7 @@ func (h *Pages) UsageExecutionCSV(c echo.Context) error {
 		return err
 	}
 	name := "lux-execution-" + fileSafe(execID) + "-events.csv"
-	return h.billing.WriteExecutionEventsCSV(ctx, csvDownload(c, name), viewer(c).Membership.OrgID, execID)
+	return h.Reports.WriteExecutionEventsCSV(ctx, csvDownload(c, name), viewer(c).Membership.OrgID, execID)
 }
 
 // usageNames names what usage pages show by id: a flow and the members whose flows used
@@ -136,13 +137,13 @@ func (n usageNamesResult) member(id string) string {
 
 func (h *Pages) usageNames(ctx context.Context, org, flowID string) (usageNamesResult, error) {
 	out := usageNamesResult{members: map[string]string{}}
-	today, err := h.billing.Today(ctx, org)
+	today, err := h.Reports.Today(ctx, org)
 	if err != nil {
 		return out, err
 	}
-	r, err := h.billing.UsageReport(ctx, org, billing.ReportQuery{
-		From: today.AddDays(1 - billing.MaxReportDays), To: today,
-		Interval: billing.IntervalMonth, GroupBy: billing.GroupByUser, FlowID: flowID, TopFlows: 1,
+	r, err := h.Reports.UsageReport(ctx, org, reports.ReportQuery{
+		From: today.AddDays(1 - reports.MaxReportDays), To: today,
+		Interval: reports.IntervalMonth, GroupBy: reports.GroupByUser, FlowID: flowID, TopFlows: 1,
 	})
 	if err != nil {
 		return out, err

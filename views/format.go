@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 // Credits formats an amount for people: thousands separated, up to three decimals ("12,345.5").
@@ -214,7 +216,7 @@ func Sentence(msg string) string {
 
 // RoleLabel names a role for people.
 func RoleLabel(role string) string {
-	if role == billing.RoleAdmin {
+	if role == identity.RoleAdmin {
 		return "Admin"
 	}
 	return "Member"
@@ -238,7 +240,7 @@ func pageTitle(title, org string) string {
 }
 
 // activityIcon picks the icon of a ledger entry.
-func activityIcon(a billing.Activity) string {
+func activityIcon(a reports.Activity) string {
 	switch {
 	case a.Kind == "usage":
 		return "zap"
@@ -259,7 +261,7 @@ var eventsMemo = regexp.MustCompile(`^(\d+) events$`)
 
 // activityTitle is the first line of a ledger entry: what the usage was ("49 usage events",
 // "Email (flow_1)"), or the kind of credit.
-func activityTitle(a billing.Activity) string {
+func activityTitle(a reports.Activity) string {
 	if a.Kind != "usage" {
 		return a.Label()
 	}
@@ -275,7 +277,7 @@ func activityTitle(a billing.Activity) string {
 
 // activityDetail adds to the entry's time what the title does not say: the memo of a promo,
 // an adjustment or a refund, and any part of usage that became arrears.
-func activityDetail(a billing.Activity) string {
+func activityDetail(a reports.Activity) string {
 	var parts []string
 	switch {
 	case a.Kind == "refund" || a.Kind == "adjustment",
@@ -299,7 +301,7 @@ func amountClass(m billing.Millicredits) string {
 }
 
 // iconClass colours an activity icon by the entry's sign.
-func iconClass(a billing.Activity) string {
+func iconClass(a reports.Activity) string {
 	switch {
 	case a.Amount > 0:
 		return "activity-icon plus"
@@ -310,4 +312,4 @@ func iconClass(a billing.Activity) string {
 }
 
 // minPassword is the shortest password sign-up accepts.
-const minPassword = billing.MinPasswordLength
+const minPassword = identity.MinPasswordLength

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 // Shell is what the frame of every signed-in page shows: who is signed in, in which
@@ -19,14 +21,14 @@ type Shell struct {
 	UserEmail  string
 	OrgID      string
 	OrgName    string
-	Role       string // billing.RoleAdmin or billing.RoleMember
+	Role       string // identity.RoleAdmin or identity.RoleMember
 	Orgs       []OrgChoice
 	ReturnPath string   // where switching organization comes back to
 	Flashes    []string // one-time messages from the previous request
 }
 
 // IsAdmin reports whether the signed-in user is an admin of the current organization.
-func (s Shell) IsAdmin() bool { return s.Role == billing.RoleAdmin }
+func (s Shell) IsAdmin() bool { return s.Role == identity.RoleAdmin }
 
 // OrgChoice is one organization of the signed-in user, for the org switcher.
 type OrgChoice struct {
@@ -91,10 +93,10 @@ type Overview struct {
 	Loc      *time.Location // the org's time zone: dates are shown in it
 	Credits  *billing.CreditSummary
 	Member   *billing.MemberStanding // the signed-in user's own limit and usage
-	Forecast *billing.Forecast       // when credits run out at the last 7 days' rate
-	Admins   []billing.Contact       // whom a member asks to add credits
-	Usage    []billing.Activity      // latest usage entries
-	Credited []billing.Activity      // latest grants, expiries, refunds and adjustments
+	Forecast *reports.Forecast       // when credits run out at the last 7 days' rate
+	Admins   []identity.Contact      // whom a member asks to add credits
+	Usage    []reports.Activity      // latest usage entries
+	Credited []reports.Activity      // latest grants, expiries, refunds and adjustments
 	Welcome  bool                    // just signed up
 }
 
@@ -108,7 +110,7 @@ type Plans struct {
 // APIKeys is the API keys page.
 type APIKeys struct {
 	Shell
-	Keys      []billing.APIKey
+	Keys      []identity.APIKey
 	Loc       *time.Location
 	Now       time.Time
 	NewSecret string // the secret of a key just created, shown once

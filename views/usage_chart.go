@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 // chartData is what usage.js draws a stacked chart from, embedded in the page as JSON: one
@@ -23,7 +24,7 @@ type chartSeries struct {
 	Data   []billing.Millicredits `json:"data"`   // JSON numbers of credits, per period
 }
 
-func newChartData(r *billing.Report, now time.Time, loc *time.Location) chartData {
+func newChartData(r *reports.Report, now time.Time, loc *time.Location) chartData {
 	d := chartData{Labels: make([]string, len(r.Buckets)), Titles: make([]string, len(r.Buckets)), Series: []chartSeries{}}
 	for i, b := range r.Buckets {
 		d.Labels[i] = bucketAxis(b, r.Query.Interval, now, loc)
@@ -40,7 +41,7 @@ func newChartData(r *billing.Report, now time.Time, loc *time.Location) chartDat
 }
 
 // chartJSON is the chart data of a report as JSON.
-func chartJSON(r *billing.Report, now time.Time, loc *time.Location) string {
+func chartJSON(r *reports.Report, now time.Time, loc *time.Location) string {
 	b, err := json.Marshal(newChartData(r, now, loc))
 	if err != nil {
 		return "{}" // cannot happen: strings and numbers only
@@ -49,14 +50,14 @@ func chartJSON(r *billing.Report, now time.Time, loc *time.Location) string {
 }
 
 // chartLabel describes a chart for screen readers, pointing to the table with its numbers.
-func chartLabel(r *billing.Report) string {
+func chartLabel(r *reports.Report) string {
 	return fmt.Sprintf("Stacked bar chart of credits per %s by %s, %d series. The table below lists the same numbers.",
 		intervalNoun(string(r.Query.Interval)), groupByNoun(string(r.Query.GroupBy)), len(usageColumns(r)))
 }
 
 // groupSwatch is the colour of the report's i-th group: its column's, or "Other"'s when the
 // group is summed there.
-func groupSwatch(r *billing.Report, key string, i int) string {
+func groupSwatch(r *reports.Report, key string, i int) string {
 	if len(r.Groups) > maxSeries+1 && i >= maxSeries {
 		return "other"
 	}
@@ -65,17 +66,17 @@ func groupSwatch(r *billing.Report, key string, i int) string {
 
 // periodHeading heads the table's first column.
 func periodHeading(interval string) string {
-	switch billing.Interval(interval) {
-	case billing.IntervalWeek:
+	switch reports.Interval(interval) {
+	case reports.IntervalWeek:
 		return "Week"
-	case billing.IntervalMonth:
+	case reports.IntervalMonth:
 		return "Month"
 	}
 	return "Day"
 }
 
 // rangeSummaryText is a range inside a sentence: "between Oct 29 and Nov 27", "on Nov 27".
-func rangeSummaryText(q billing.ReportQuery, now time.Time, loc *time.Location) string {
+func rangeSummaryText(q reports.ReportQuery, now time.Time, loc *time.Location) string {
 	if q.From == q.To {
 		return "on " + withYear(q.From, now, loc)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 // Paths of the usage pages.
@@ -52,14 +53,14 @@ const maxSeries = 8
 type usageColumn struct {
 	Key, Label, Detail string
 	Swatch             string // the series' colour: "1" to "8" (CSS --series-N) or "other"
-	Total              billing.UsageSum
-	Series             []billing.UsageSum
+	Total              reports.UsageSum
+	Series             []reports.UsageSum
 	Others             int // for "Other": how many groups it sums
 }
 
 // usageColumns returns the report's groups as chart series and table columns, most credits
 // first. Types keep their own colour whatever their rank.
-func usageColumns(r *billing.Report) []usageColumn {
+func usageColumns(r *reports.Report) []usageColumn {
 	n := len(r.Groups)
 	if n > maxSeries+1 {
 		n = maxSeries
@@ -71,7 +72,7 @@ func usageColumns(r *billing.Report) []usageColumn {
 	}
 	if rest := r.Groups[n:]; len(rest) > 0 {
 		o := usageColumn{Key: "", Label: fmt.Sprintf("Other (%d)", len(rest)), Swatch: "other",
-			Series: make([]billing.UsageSum, len(r.Buckets)), Others: len(rest)}
+			Series: make([]reports.UsageSum, len(r.Buckets)), Others: len(rest)}
 		for _, g := range rest {
 			o.Total = addSum(o.Total, g.Total)
 			for j, v := range g.Series {
@@ -83,14 +84,14 @@ func usageColumns(r *billing.Report) []usageColumn {
 	return out
 }
 
-func addSum(a, b billing.UsageSum) billing.UsageSum {
-	return billing.UsageSum{Credits: a.Credits + b.Credits, Quantity: a.Quantity + b.Quantity, Events: a.Events + b.Events}
+func addSum(a, b reports.UsageSum) reports.UsageSum {
+	return reports.UsageSum{Credits: a.Credits + b.Credits, Quantity: a.Quantity + b.Quantity, Events: a.Events + b.Events}
 }
 
 // swatch picks the colour of a group: a usage type always has the same one; flows and members
 // take theirs by rank.
-func swatch(g billing.GroupBy, key string, rank int) string {
-	if g == billing.GroupByType {
+func swatch(g reports.GroupBy, key string, rank int) string {
+	if g == reports.GroupByType {
 		for i, t := range billing.Types {
 			if t == key {
 				return strconv.Itoa(i + 1)
@@ -101,14 +102,14 @@ func swatch(g billing.GroupBy, key string, rank int) string {
 }
 
 // typeSwatch is the colour of a usage type.
-func typeSwatch(t string) string { return swatch(billing.GroupByType, t, len(billing.Types)) }
+func typeSwatch(t string) string { return swatch(reports.GroupByType, t, len(billing.Types)) }
 
 // groupByNoun names the groups of a view: "integration", "flow", "member".
 func groupByNoun(g string) string {
-	switch billing.GroupBy(g) {
-	case billing.GroupByFlow:
+	switch reports.GroupBy(g) {
+	case reports.GroupByFlow:
 		return "flow"
-	case billing.GroupByUser:
+	case reports.GroupByUser:
 		return "member"
 	}
 	return "integration"
@@ -116,17 +117,17 @@ func groupByNoun(g string) string {
 
 // intervalNoun names a view's period: "day", "week", "month".
 func intervalNoun(i string) string {
-	switch billing.Interval(i) {
-	case billing.IntervalWeek:
+	switch reports.Interval(i) {
+	case reports.IntervalWeek:
 		return "week"
-	case billing.IntervalMonth:
+	case reports.IntervalMonth:
 		return "month"
 	}
 	return "day"
 }
 
 // withYear formats a day as "Nov 3", adding the year when it is not now's year.
-func withYear(d billing.Date, now time.Time, loc *time.Location) string {
+func withYear(d reports.Date, now time.Time, loc *time.Location) string {
 	if d.Year() != in(now, loc).Year() {
 		return d.Format("Jan 2, 2006")
 	}
@@ -135,19 +136,19 @@ func withYear(d billing.Date, now time.Time, loc *time.Location) string {
 
 // BucketLabel names a period of a report for people, in the org's calendar: "Nov 3",
 // "Week of Nov 3", "Nov 2026" (days and weeks get their year when it is not the current one).
-func BucketLabel(b billing.Bucket, i billing.Interval, now time.Time, loc *time.Location) string {
+func BucketLabel(b reports.Bucket, i reports.Interval, now time.Time, loc *time.Location) string {
 	switch i {
-	case billing.IntervalWeek:
+	case reports.IntervalWeek:
 		return "Week of " + withYear(b.Start, now, loc)
-	case billing.IntervalMonth:
+	case reports.IntervalMonth:
 		return b.Start.Format("Jan 2006")
 	}
 	return withYear(b.Start, now, loc)
 }
 
 // bucketAxis is the short label of a period under the chart: "Nov 3", "Nov 2026".
-func bucketAxis(b billing.Bucket, i billing.Interval, now time.Time, loc *time.Location) string {
-	if i == billing.IntervalMonth {
+func bucketAxis(b reports.Bucket, i reports.Interval, now time.Time, loc *time.Location) string {
+	if i == reports.IntervalMonth {
 		return b.Start.Format("Jan 2006")
 	}
 	return withYear(b.Start, now, loc)
@@ -155,11 +156,11 @@ func bucketAxis(b billing.Bucket, i billing.Interval, now time.Time, loc *time.L
 
 // bucketDays says which days of a week or month the report covers: "Nov 3 – Nov 9", or for a
 // period cut by the range, its days inside it. "" for a day.
-func bucketDays(b billing.Bucket, i billing.Interval, now time.Time, loc *time.Location) string {
-	if i == billing.IntervalDay {
+func bucketDays(b reports.Bucket, i reports.Interval, now time.Time, loc *time.Location) string {
+	if i == reports.IntervalDay {
 		return ""
 	}
-	if i == billing.IntervalMonth && !b.Partial {
+	if i == reports.IntervalMonth && !b.Partial {
 		return ""
 	}
 	return DayRange(b.From, b.To, now, loc)
@@ -167,11 +168,11 @@ func bucketDays(b billing.Bucket, i billing.Interval, now time.Time, loc *time.L
 
 // bucketTitle is a period as the chart's tooltip heads it: "Mon, Nov 3", "Week of Nov 3 ·
 // Nov 3 – Nov 9", "November 2026".
-func bucketTitle(b billing.Bucket, i billing.Interval, now time.Time, loc *time.Location) string {
+func bucketTitle(b reports.Bucket, i reports.Interval, now time.Time, loc *time.Location) string {
 	switch i {
-	case billing.IntervalWeek:
+	case reports.IntervalWeek:
 		return BucketLabel(b, i, now, loc) + " · " + DayRange(b.From, b.To, now, loc)
-	case billing.IntervalMonth:
+	case reports.IntervalMonth:
 		s := b.Start.Format("January 2006")
 		if b.Partial {
 			s += " · " + DayRange(b.From, b.To, now, loc)
@@ -183,7 +184,7 @@ func bucketTitle(b billing.Bucket, i billing.Interval, now time.Time, loc *time.
 
 // DayRange formats two days as "Oct 29 – Nov 27" (with years when not the current one), or
 // one day when they are the same.
-func DayRange(from, to billing.Date, now time.Time, loc *time.Location) string {
+func DayRange(from, to reports.Date, now time.Time, loc *time.Location) string {
 	if from == to {
 		return withYear(from, now, loc)
 	}
@@ -191,7 +192,7 @@ func DayRange(from, to billing.Date, now time.Time, loc *time.Location) string {
 }
 
 // rangeSummary describes a report's range: "Oct 29 – Nov 27 · 30 days".
-func rangeSummary(q billing.ReportQuery, now time.Time, loc *time.Location) string {
+func rangeSummary(q reports.ReportQuery, now time.Time, loc *time.Location) string {
 	days := q.From.DaysUntil(q.To) + 1
 	unit := " days"
 	if days == 1 {
@@ -202,11 +203,11 @@ func rangeSummary(q billing.ReportQuery, now time.Time, loc *time.Location) stri
 
 // elapsedDays is how many days of a report's range have begun by now (at least 1): the
 // divisor of a daily average, so a range reaching into the future is not diluted.
-func elapsedDays(q billing.ReportQuery, now time.Time, loc *time.Location) int {
+func elapsedDays(q reports.ReportQuery, now time.Time, loc *time.Location) int {
 	if loc == nil {
 		loc = time.UTC
 	}
-	today := billing.DateOf(now, loc)
+	today := reports.DateOf(now, loc)
 	last := q.To
 	if today.Before(last) {
 		last = today
@@ -215,7 +216,7 @@ func elapsedDays(q billing.ReportQuery, now time.Time, loc *time.Location) int {
 }
 
 // dailyAverage is the report's credits per elapsed day of its range, to the whole credit.
-func dailyAverage(r *billing.Report, now time.Time, loc *time.Location) string {
+func dailyAverage(r *reports.Report, now time.Time, loc *time.Location) string {
 	avg := r.Total.Credits / billing.Millicredits(elapsedDays(r.Query, now, loc))
 	return roundCredits(avg + billing.Credit/2)
 }
@@ -271,14 +272,14 @@ func Plural(n int64, noun string) string {
 }
 
 // ForecastRate says the rate a forecast projects: "2,878 credits a day".
-func ForecastRate(f *billing.Forecast) string {
+func ForecastRate(f *reports.Forecast) string {
 	return roundCredits(f.DailyRate) + " credits a day"
 }
 
 // ForecastRunOut says when credits run out at the forecast's rate: "About Dec 8, in 11 days",
 // "Now: flows are paused…", "Not at this rate", or "Not this cycle" (the run-out ignores the
 // allotment renewing at the cycle's end, so past it, it only says that).
-func ForecastRunOut(f *billing.Forecast, loc *time.Location) string {
+func ForecastRunOut(f *reports.Forecast, loc *time.Location) string {
 	switch {
 	case f.Exhausted:
 		return "Now: flows are paused until credits are added"
@@ -293,7 +294,7 @@ func ForecastRunOut(f *billing.Forecast, loc *time.Location) string {
 // ForecastSentence is the forecast in one sentence, for the overview: "At the last 7 days'
 // rate of about 2,878 credits a day, credits run out about Dec 8, in 11 days; this cycle ends
 // at about 95,000 credits." "" when nothing was used in the window.
-func ForecastSentence(f *billing.Forecast, loc *time.Location) string {
+func ForecastSentence(f *reports.Forecast, loc *time.Location) string {
 	if f == nil || f.DailyRate <= 0 {
 		return ""
 	}

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
 // Usage is the usage report page: the filter form, and either the report or why the query
@@ -13,8 +13,8 @@ type Usage struct {
 	Shell
 	Filters  UsageFilters
 	Error    string          // why the query could not be used (status 400); Report is nil then
-	Report   *billing.Report // the view's report
-	Forecast *billing.Forecast
+	Report   *reports.Report // the view's report
+	Forecast *reports.Forecast
 	// NeverUsed is true when the organization has recorded no usage at all yet: the empty
 	// state explains how usage starts rather than suggesting another range.
 	NeverUsed bool
@@ -26,7 +26,7 @@ type Usage struct {
 // UsageFilters is the state of the usage page's filter form: the view the query string
 // selects, as given (so a form that could not be used comes back as it was typed).
 type UsageFilters struct {
-	Range    string // a billing.RangePreset or "custom"
+	Range    string // a reports.RangePreset or "custom"
 	From, To string // YYYY-MM-DD: typed (custom) or the days the preset covers
 	Interval string // day, week or month
 	GroupBy  string // type, flow or user
@@ -70,8 +70,8 @@ type UsageFlow struct {
 	FlowID   string
 	FlowName string // "" when the flow has no name
 	Filters  UsageFilters
-	Summary  *billing.Report        // the flow's usage by type over the view's range
-	Page     *billing.ExecutionPage // executions, newest first
+	Summary  *reports.Report        // the flow's usage by type over the view's range
+	Page     *reports.ExecutionPage // executions, newest first
 	Cursor   string                 // the cursor this page was read at ("" for the newest)
 	Members  map[string]string      // user id → name or email
 	Now      time.Time
@@ -81,18 +81,18 @@ type UsageFlow struct {
 // UsageExecution is the drill-down page of one execution: its credits by type and its events.
 type UsageExecution struct {
 	Shell
-	Cost     *billing.ExecutionCost
+	Cost     *reports.ExecutionCost
 	FlowName string
 	Filters  UsageFilters
 	Events   []UsageEventRow // in the order they happened
-	Capped   bool            // Events stops at billing.MaxEventLimit: the CSV has them all
+	Capped   bool            // Events stops at reports.MaxEventLimit: the CSV has them all
 	Now      time.Time
 	Loc      *time.Location
 }
 
 // UsageEventRow is one usage event with what the page says about it.
 type UsageEventRow struct {
-	Event  billing.RecordedEvent
+	Event  reports.RecordedEvent
 	Member string // the member's name or email, else the user id
 	Model  string // the model's name ("Claude Sonnet"), "" for types without models
 	Unit   string // the unit of the quantity ("tokens"), "" when unknown

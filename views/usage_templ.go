@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/static"
 )
 
@@ -495,7 +495,7 @@ func usageFilters(f UsageFilters) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, p := range billing.RangePresets {
+		for _, p := range reports.RangePresets {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<option value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -904,7 +904,7 @@ func usageStats(v Usage) templ.Component {
 // attribute rather than a <script type="application/json">: the pages' htmx configuration
 // drops every script tag from swapped content). Without JavaScript the table shows the same
 // numbers.
-func usageChart(r *billing.Report, id string, now time.Time, loc *time.Location) templ.Component {
+func usageChart(r *reports.Report, id string, now time.Time, loc *time.Location) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1294,7 +1294,7 @@ func usageBreakdown(v Usage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.Report.Query.GroupBy == billing.GroupByFlow {
+			if v.Report.Query.GroupBy == reports.GroupByFlow {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 101, "<a href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -1446,7 +1446,7 @@ func usageBreakdown(v Usage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.Report.Query.GroupBy == billing.GroupByType {
+			if v.Report.Query.GroupBy == reports.GroupByType {
 				var templ_7745c5c3_Var76 string
 				templ_7745c5c3_Var76, templ_7745c5c3_Err = templ.JoinStringErrs(Quantity(g.Total.Quantity, v.Units[g.Key]))
 				if templ_7745c5c3_Err != nil {
@@ -1612,7 +1612,7 @@ func topFlows(v Usage) templ.Component {
 }
 
 // forecastCard projects the organization's usage at its last 7 days' rate.
-func forecastCard(f *billing.Forecast, loc *time.Location) templ.Component {
+func forecastCard(f *reports.Forecast, loc *time.Location) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1761,7 +1761,7 @@ func forecastCard(f *billing.Forecast, loc *time.Location) templ.Component {
 
 // usageTable is the report as a table: a row per period, a column per group, with totals.
 // It scrolls inside its card; the period column and the header stay in view.
-func usageTable(r *billing.Report, f UsageFilters, now time.Time, loc *time.Location) templ.Component {
+func usageTable(r *reports.Report, f UsageFilters, now time.Time, loc *time.Location) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

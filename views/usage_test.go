@@ -8,22 +8,23 @@ import (
 	"time"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
 
 // manyFlows is a report of two days by flow with twelve flows, flow 1 using most.
-func manyFlows() *billing.Report {
-	d1, d2 := billing.NewDate(2026, 11, 2), billing.NewDate(2026, 11, 3)
-	r := &billing.Report{
-		Query:    billing.ReportQuery{From: d1, To: d2, Interval: billing.IntervalDay, GroupBy: billing.GroupByFlow},
+func manyFlows() *reports.Report {
+	d1, d2 := reports.NewDate(2026, 11, 2), reports.NewDate(2026, 11, 3)
+	r := &reports.Report{
+		Query:    reports.ReportQuery{From: d1, To: d2, Interval: reports.IntervalDay, GroupBy: reports.GroupByFlow},
 		Timezone: "UTC",
-		Buckets:  []billing.Bucket{{Start: d1, From: d1, To: d1}, {Start: d2, From: d2, To: d2}},
+		Buckets:  []reports.Bucket{{Start: d1, From: d1, To: d1}, {Start: d2, From: d2, To: d2}},
 	}
 	for i := 1; i <= 12; i++ {
 		a, b := billing.Millicredits(13-i)*1000, billing.Millicredits(13-i)*500
-		g := billing.ReportGroup{Key: fmt.Sprintf("flow_%d", i), Label: fmt.Sprintf("Flow %d", i),
-			Series: []billing.UsageSum{{Credits: a, Events: 1}, {Credits: b, Events: 1}},
-			Total:  billing.UsageSum{Credits: a + b, Events: 2}}
+		g := reports.ReportGroup{Key: fmt.Sprintf("flow_%d", i), Label: fmt.Sprintf("Flow %d", i),
+			Series: []reports.UsageSum{{Credits: a, Events: 1}, {Credits: b, Events: 1}},
+			Total:  reports.UsageSum{Credits: a + b, Events: 2}}
 		r.Groups = append(r.Groups, g)
 		r.Buckets[0].Total.Credits += a
 		r.Buckets[1].Total.Credits += b
@@ -77,17 +78,17 @@ func TestUsageView_GroupsPastEightAreSummedAsOther(t *testing.T) {
 }
 
 func TestBucketLabel_InTheOrganizationsCalendar(t *testing.T) {
-	b := billing.Bucket{Start: billing.NewDate(2026, 11, 2), From: billing.NewDate(2026, 11, 4), To: billing.NewDate(2026, 11, 8), Partial: true}
+	b := reports.Bucket{Start: reports.NewDate(2026, 11, 2), From: reports.NewDate(2026, 11, 4), To: reports.NewDate(2026, 11, 8), Partial: true}
 	for _, c := range []struct {
-		i    billing.Interval
+		i    reports.Interval
 		want string
-	}{{billing.IntervalDay, "Nov 2"}, {billing.IntervalWeek, "Week of Nov 2"}, {billing.IntervalMonth, "Nov 2026"}} {
+	}{{reports.IntervalDay, "Nov 2"}, {reports.IntervalWeek, "Week of Nov 2"}, {reports.IntervalMonth, "Nov 2026"}} {
 		if got := views.BucketLabel(b, c.i, now, time.UTC); got != c.want {
 			t.Errorf("%s: %q, want %q", c.i, got, c.want)
 		}
 	}
-	old := billing.Bucket{Start: billing.NewDate(2025, 12, 29)}
-	if got := views.BucketLabel(old, billing.IntervalWeek, now, time.UTC); got != "Week of Dec 29, 2025" {
+	old := reports.Bucket{Start: reports.NewDate(2025, 12, 29)}
+	if got := views.BucketLabel(old, reports.IntervalWeek, now, time.UTC); got != "Week of Dec 29, 2025" {
 		t.Errorf("last year's week: %q", got)
 	}
 }
@@ -97,19 +98,19 @@ func TestForecast_Wording(t *testing.T) {
 	soon := now.Add(4 * 24 * time.Hour)
 	late := end.Add(48 * time.Hour)
 	for _, c := range []struct {
-		f      billing.Forecast
+		f      reports.Forecast
 		runOut string
 	}{
-		{billing.Forecast{At: now, CycleEnd: end, DailyRate: billing.Credits(10), RunsOutAt: &soon}, "About Dec 1, in 4 days"},
-		{billing.Forecast{At: now, CycleEnd: end, DailyRate: billing.Credits(10), RunsOutAt: &late}, "Not this cycle"},
-		{billing.Forecast{At: now, CycleEnd: end}, "Not at this rate"},
-		{billing.Forecast{At: now, CycleEnd: end, DailyRate: billing.Credits(10), Exhausted: true}, "Now: flows are paused until credits are added"},
+		{reports.Forecast{At: now, CycleEnd: end, DailyRate: billing.Credits(10), RunsOutAt: &soon}, "About Dec 1, in 4 days"},
+		{reports.Forecast{At: now, CycleEnd: end, DailyRate: billing.Credits(10), RunsOutAt: &late}, "Not this cycle"},
+		{reports.Forecast{At: now, CycleEnd: end}, "Not at this rate"},
+		{reports.Forecast{At: now, CycleEnd: end, DailyRate: billing.Credits(10), Exhausted: true}, "Now: flows are paused until credits are added"},
 	} {
 		if got := views.ForecastRunOut(&c.f, time.UTC); got != c.runOut {
 			t.Errorf("run out %q, want %q", got, c.runOut)
 		}
 	}
-	if got := views.ForecastSentence(&billing.Forecast{At: now, CycleEnd: end}, time.UTC); got != "" {
+	if got := views.ForecastSentence(&reports.Forecast{At: now, CycleEnd: end}, time.UTC); got != "" {
 		t.Errorf("no usage, yet a forecast: %q", got)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
 
@@ -52,7 +54,7 @@ func overview(role string, mutate func(*views.Overview)) views.Overview {
 		Member: &billing.MemberStanding{Used: billing.Credits(1234)},
 	}
 	runsOut := now.Add(9*24*time.Hour + 3*time.Hour)
-	v.Forecast = &billing.Forecast{At: now, DailyRate: billing.Credits(4615) + 384, Balance: v.Credits.Balance,
+	v.Forecast = &reports.Forecast{At: now, DailyRate: billing.Credits(4615) + 384, Balance: v.Credits.Balance,
 		RunsOutAt: &runsOut, CycleStart: v.Credits.CycleStart, CycleEnd: v.Credits.CycleEnd,
 		CycleUsed: v.Credits.CycleUsed, CycleProjected: billing.Credits(130000) + 250}
 	if mutate != nil {
@@ -62,7 +64,7 @@ func overview(role string, mutate func(*views.Overview)) views.Overview {
 }
 
 func TestOverviewPage_BalanceResetDateAndNoLimit(t *testing.T) {
-	doc := render(t, views.OverviewPage(overview(billing.RoleAdmin, nil)))
+	doc := render(t, views.OverviewPage(overview(identity.RoleAdmin, nil)))
 	if got := text(doc, "balance"); got != "45,000 credits" {
 		t.Errorf("balance = %q", got)
 	}
@@ -90,13 +92,13 @@ func TestOverviewPage_BalanceResetDateAndNoLimit(t *testing.T) {
 }
 
 func TestOverviewPage_LimitMeterArrearsAndPause(t *testing.T) {
-	v := overview(billing.RoleMember, func(v *views.Overview) {
+	v := overview(identity.RoleMember, func(v *views.Overview) {
 		v.Credits.MonthlyLimit = mc(80000)
 		v.Credits.CycleUsed = billing.Credits(80000)
 		v.Credits.Paused, v.Credits.PauseReason = true, billing.ReasonMonthlyLimitReached
 		v.Credits.Arrears = 1500
 		v.Member.Limit = mc(2000)
-		v.Admins = []billing.Contact{{Name: "Alex Admin", Email: "alex@example.com"}, {Email: "b@example.com"}}
+		v.Admins = []identity.Contact{{Name: "Alex Admin", Email: "alex@example.com"}, {Email: "b@example.com"}}
 	})
 	doc := render(t, views.OverviewPage(v))
 	meter := doc.Find(`[data-testid="cycle-meter"]`)
@@ -125,7 +127,7 @@ func TestOverviewPage_LimitMeterArrearsAndPause(t *testing.T) {
 }
 
 func TestOverviewPage_AdminPausedForCreditsGetsActions(t *testing.T) {
-	doc := render(t, views.OverviewPage(overview(billing.RoleAdmin, func(v *views.Overview) {
+	doc := render(t, views.OverviewPage(overview(identity.RoleAdmin, func(v *views.Overview) {
 		v.Credits.Balance, v.Credits.Paused, v.Credits.PauseReason = -200, true, billing.ReasonCreditsExhausted
 	})))
 	if doc.Find(`[data-testid="pause-banner"] a[href="/settings/billing/credits"]`).Length() != 1 {
@@ -137,7 +139,7 @@ func TestOverviewPage_AdminPausedForCreditsGetsActions(t *testing.T) {
 }
 
 func TestOverviewPage_MemberLimitReached(t *testing.T) {
-	doc := render(t, views.OverviewPage(overview(billing.RoleMember, func(v *views.Overview) {
+	doc := render(t, views.OverviewPage(overview(identity.RoleMember, func(v *views.Overview) {
 		v.Member.Limit = mc(1000)
 	})))
 	if got := text(doc, "member-pause-banner"); !strings.Contains(got, "Your flows are paused") {
@@ -146,12 +148,12 @@ func TestOverviewPage_MemberLimitReached(t *testing.T) {
 }
 
 func TestActivity_TitlesAndSigns(t *testing.T) {
-	doc := render(t, views.OverviewPage(overview(billing.RoleAdmin, func(v *views.Overview) {
-		v.Usage = []billing.Activity{
+	doc := render(t, views.OverviewPage(overview(identity.RoleAdmin, func(v *views.Overview) {
+		v.Usage = []reports.Activity{
 			{Kind: "usage", Amount: -billing.Credits(12), Memo: "Usage: 49 events", At: now.Add(-time.Hour)},
 			{Kind: "usage", Amount: -500, Unfunded: 200, Memo: "Usage: Email (flow_1)", At: now.AddDate(0, 0, -1)},
 		}
-		v.Credited = []billing.Activity{
+		v.Credited = []reports.Activity{
 			{Kind: "grant", GrantKind: billing.GrantPurchase, Amount: billing.Credits(5000), Memo: "Purchased 5000 credits", At: time.Date(2026, 10, 31, 9, 0, 0, 0, time.UTC)},
 			{Kind: "grant", GrantKind: billing.GrantPromo, Amount: billing.Credits(50), Memo: "Launch week", At: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)},
 		}
@@ -174,12 +176,12 @@ func TestActivity_TitlesAndSigns(t *testing.T) {
 }
 
 func TestApp_OrgSwitcherOnlyWithSeveralOrgs(t *testing.T) {
-	s := views.Shell{OrgName: "One", Role: billing.RoleAdmin, CSRF: "tok", Orgs: []views.OrgChoice{{ID: "o1", Name: "One", Current: true}}}
+	s := views.Shell{OrgName: "One", Role: identity.RoleAdmin, CSRF: "tok", Orgs: []views.OrgChoice{{ID: "o1", Name: "One", Current: true}}}
 	doc := render(t, views.PlansPage(views.Plans{Shell: s}))
 	if doc.Find(`[data-testid="org-switcher"]`).Length() != 0 {
 		t.Errorf("switcher with one org")
 	}
-	s.Orgs = append(s.Orgs, views.OrgChoice{ID: "o2", Name: "Two", Role: billing.RoleMember})
+	s.Orgs = append(s.Orgs, views.OrgChoice{ID: "o2", Name: "Two", Role: identity.RoleMember})
 	doc = render(t, views.PlansPage(views.Plans{Shell: s}))
 	if n := doc.Find(`[data-testid="org-option"]`).Length(); n != 2 {
 		t.Fatalf("%d org options", n)
@@ -203,7 +205,7 @@ func TestErrorView_SignedOutAndSignedIn(t *testing.T) {
 	if doc.Find(`a[href="/login"]`).Length() == 0 || doc.Find(`nav#sidenav`).Length() != 0 {
 		t.Errorf("signed-out error page: want a sign-in link and no nav")
 	}
-	s := views.Shell{OrgName: "One", Role: billing.RoleMember}
+	s := views.Shell{OrgName: "One", Role: identity.RoleMember}
 	doc = render(t, views.ErrorView(views.ErrorPage{Status: 403, Message: "only admins", Shell: &s}))
 	if text(doc, "error-status") != "403" || doc.Find(`nav#sidenav`).Length() != 1 {
 		t.Errorf("signed-in 403 page should be inside the app frame")

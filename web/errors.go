@@ -7,9 +7,41 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/handlers"
+	"github.com/luxstudio/lux-billing/views"
 )
+
+// This file is the one place where errors become responses: billing error codes map to HTTP
+// statuses here (statusOf), and failures are rendered as JSON for the API, an alert swapped
+// into the page for htmx, an error page otherwise, or — for a handlers.Inline error a person
+// can fix — the handler's own form or body at the mapped status.
+
+// statusOf maps a billing error code to its HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case billing.EINVALID:
+		return http.StatusBadRequest
+	case billing.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case billing.EPAYMENTREQUIRED:
+		return http.StatusPaymentRequired
+	case billing.EFORBIDDEN:
+		return http.StatusForbidden
+	case billing.ENOTFOUND:
+		return http.StatusNotFound
+	case billing.ECONFLICT:
+		return http.StatusConflict
+	case billing.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case billing.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case billing.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
 
 // codeOf maps an HTTP status from Echo itself (unknown route, wrong method) to a billing code.
 func codeOf(status int) string {
@@ -32,14 +64,27 @@ func codeOf(status int) string {
 	return billing.EINTERNAL
 }
 
-// handleError is the one place errors become responses: JSON for the API, an inline alert for
-// htmx requests, an error page otherwise. Internal errors are logged with the request id and
+// inlineCodes are the codes of errors a person fixes by changing what they typed or sent, so a
+// handlers.Inline error with one of them is shown by its handler where it happened.
+var inlineCodes = map[string]bool{
+	billing.EINVALID: true, billing.EUNAUTHORIZED: true, billing.ECONFLICT: true, billing.EFORBIDDEN: true,
+	billing.ENOTFOUND: true, billing.ERATELIMIT: true, billing.ETOOLARGE: true, billing.EPAYMENTREQUIRED: true,
+}
+
+// handleError answers a failed request. Internal errors are logged with the request id and
 // shown as "Internal error."; a person never sees a stack or raw SQL.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
 	code, msg := billing.ErrorCode(err), billing.ErrorMessage(err)
+	var in *handlers.Inline
+	if errors.As(err, &in) && inlineCodes[code] {
+		if err := in.Show(c, statusOf(code), views.Sentence(msg)); err != nil {
+			s.handleError(err, c)
+		}
+		return
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code = codeOf(he.Code)
@@ -54,7 +99,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			msg = c.Request().Method + " is not allowed on " + c.Request().URL.Path + "."
 		}
 	}
-	status := handlers.StatusOf(code)
+	status := statusOf(code)
 	if he != nil && he.Code >= 400 && he.Code < 500 {
 		status = he.Code // keep Echo's own 4xx, e.g. 405 for a wrong method
 	}
@@ -63,23 +108,41 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("internal error", "id", reqID, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		msg = "Internal error. If it persists, contact support with request id " + reqID + "."
 	}
-	if strings.HasPrefix(c.Request().URL.Path, "/api/") || strings.HasPrefix(c.Request().URL.Path, "/webhooks/") {
-		_ = c.JSON(status, handlers.ErrorJSON(code, msg))
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		_ = c.JSON(status, api.ErrorResponse{Error: api.Error{Code: code, Message: msg}})
 		return
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
 	}
-	_ = s.renderErrorPage(c, status, msg)
+	if err := s.renderError(c, status, msg); err != nil {
+		s.log.Error("render error page", "err", err)
+		_ = c.String(status, msg)
+	}
 }
 
-// renderErrorPage shows an error to a person in the browser: an alert swapped into the page
-// for htmx requests, an error page otherwise.
-func (s *Server) renderErrorPage(c echo.Context, status int, msg string) error {
-	if err := s.pages.RenderError(c, status, msg); err != nil {
-		s.log.Error("render error page", "err", err)
-		return c.String(status, msg)
+// renderError shows a failed page request to a person: for htmx, an alert swapped into the
+// page's #flash region; otherwise an error page, inside the app frame when someone is signed
+// in. msg must already be fit to show.
+func (s *Server) renderError(c echo.Context, status int, msg string) error {
+	if handlers.IsHTMX(c) {
+		hdr := c.Response().Header()
+		hdr.Set("HX-Retarget", "#flash")
+		hdr.Set("HX-Reswap", "innerHTML")
+		return handlers.Render(c, status, views.Alert("error", views.Sentence(msg)))
 	}
-	return nil
+	page := views.ErrorPage{
+		Status:    status,
+		Message:   msg,
+		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
+		CSRF:      handlers.CSRFToken(c),
+	}
+	if handlers.ViewerOf(c) != nil {
+		sh := s.pages.Shell(c, "", http.StatusText(status))
+		page.Shell = &sh
+	} else {
+		page.SignedIn = s.sessions.SignedIn(c)
+	}
+	return handlers.Render(c, status, views.ErrorView(page))
 }

@@ -3,43 +3,31 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 
-	"github.com/luxstudio/lux-billing/billing"
-	"github.com/luxstudio/lux-billing/billing/billingtest"
-	"github.com/luxstudio/lux-billing/web"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 var bg = context.Background()
 
 // site is a real server on a loopback port over its own database.
 type site struct {
-	t   *testing.T
-	svc *billing.Service
-	srv *httptest.Server
+	*webtest.Server
+	t *testing.T
 }
 
 func newSite(t *testing.T) *site {
-	t.Helper()
-	svc, _ := billingtest.NewService(t)
-	return newSiteWith(t, svc, "http://localhost")
+	return siteOf(t, webtest.New(t, webtest.Options{BaseURL: "http://localhost"}))
 }
 
-func newSiteWith(t *testing.T, svc *billing.Service, baseURL string) *site {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(web.New(web.Config{BaseURL: baseURL, SessionSecret: []byte("test-secret-test-secret-test-secret!")}, svc, log).Handler())
-	t.Cleanup(srv.Close)
-	return &site{t: t, svc: svc, srv: srv}
-}
+func siteOf(t *testing.T, srv *webtest.Server) *site { return &site{Server: srv, t: t} }
 
 // browser is a cookie-keeping client that does not follow redirects, so tests see them.
 type browser struct {
@@ -81,7 +69,7 @@ func (b *browser) do(req *http.Request) *page {
 
 func (b *browser) get(path string, header ...string) *page {
 	b.s.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.s.srv.URL+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, b.s.URL+path, nil)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -102,7 +90,7 @@ func (b *browser) post(from, path string, form url.Values, header ...string) *pa
 		}
 		form.Set("_csrf", token)
 	}
-	req, _ := http.NewRequest(http.MethodPost, b.s.srv.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, b.s.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -140,11 +128,11 @@ func wantRedirect(t *testing.T, p *page, to string) {
 // member adds a user with role to org and returns their email (password "correct horse").
 func (s *site) member(org, email, role string) string {
 	s.t.Helper()
-	u, err := s.svc.CreateUser(bg, billing.NewUser{Email: email, Name: "Mel Member", Password: "correct horse"})
+	u, err := s.Identity.CreateUser(bg, identity.NewUser{Email: email, Name: "Mel Member", Password: "correct horse"})
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if err := s.svc.AddMember(bg, org, u.ID, role); err != nil {
+	if err := s.Identity.AddMember(bg, org, u.ID, role); err != nil {
 		s.t.Fatal(err)
 	}
 	return email
@@ -155,11 +143,11 @@ func (s *site) signedUp(email, org string) (*browser, string) {
 	s.t.Helper()
 	b := s.browser()
 	wantRedirect(s.t, b.signup(email, "Ada Lovelace", org), "/settings/billing")
-	u, err := s.svc.FindUserByEmail(bg, email)
+	u, err := s.Identity.FindUserByEmail(bg, email)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	ms, err := s.svc.Memberships(bg, u.ID)
+	ms, err := s.Identity.Memberships(bg, u.ID)
 	if err != nil || len(ms) != 1 {
 		s.t.Fatalf("memberships: %v %v", ms, err)
 	}

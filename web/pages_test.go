@@ -7,8 +7,9 @@ import (
 	"testing"
 
 	"github.com/luxstudio/lux-billing/billing"
-	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/static"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 func TestSignup_LandsOnOverviewWithFreePlanCredits(t *testing.T) {
@@ -164,12 +165,12 @@ func TestLogout_EndsTheSession(t *testing.T) {
 
 func TestSessionCookie_IsHttpOnlyLaxAndSecureOnHTTPS(t *testing.T) {
 	t.Parallel()
-	svc, _ := billingtest.NewService(t)
+	srv := webtest.New(t, webtest.Options{})
 	for _, tc := range []struct {
 		base   string
 		secure bool
 	}{{"http://localhost:8080", false}, {"https://billing.example.com", true}} {
-		s := newSiteWith(t, svc, tc.base)
+		s := siteOf(t, srv.Serve(t, tc.base))
 		b := s.browser()
 		email := strings.ReplaceAll(tc.base[:5], ":", "") + "@example.com"
 		p := b.post("/signup", "/signup", url.Values{"email": {email}, "password": {"correct horse"}, "org": {"Org"}})
@@ -209,7 +210,7 @@ func TestCSRF_FormsWithoutTheTokenAreRefused(t *testing.T) {
 	wantStatus(t, p, http.StatusRequestEntityTooLarge)
 	// The header htmx sends is accepted in place of the field.
 	token, _ := b.get("/login").Doc.Find(`input[name="_csrf"]`).Attr("value")
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/login", strings.NewReader("email=ada%40example.com&password=correct+horse"))
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/login", strings.NewReader("email=ada%40example.com&password=correct+horse"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-CSRF-Token", token)
 	if p := b.do(req); p.StatusCode != http.StatusSeeOther {
@@ -222,7 +223,7 @@ func TestMember_AdminPagesAre403Pages(t *testing.T) {
 	s := newSite(t)
 	_, org := s.signedUp("ada@example.com", "Org")
 	b := s.browser()
-	b.login(s.member(org, "mel@example.com", billing.RoleMember), "correct horse")
+	b.login(s.member(org, "mel@example.com", identity.RoleMember), "correct horse")
 	for _, path := range []string{"/settings/billing/credits", "/settings/billing/limits"} {
 		p := b.get(path)
 		wantStatus(t, p, http.StatusForbidden)
@@ -251,7 +252,7 @@ func TestSwitchOrg_OnlyToOrgsOfTheUser(t *testing.T) {
 	s := newSite(t)
 	a, orgA := s.signedUp("ada@example.com", "Alpha Org")
 	_, orgB := s.signedUp("bob@example.com", "Bravo Org")
-	if _, err := s.svc.GrantCredits(bg, orgB, billing.GrantPurchase, billing.Credits(777), nil, "b1", ""); err != nil {
+	if _, err := s.Billing.GrantCredits(bg, orgB, billing.GrantPurchase, billing.Credits(777), nil, "b1", ""); err != nil {
 		t.Fatal(err)
 	}
 	p := a.post("/settings/billing", "/settings/org", url.Values{"org_id": {orgB}})
@@ -265,8 +266,8 @@ func TestSwitchOrg_OnlyToOrgsOfTheUser(t *testing.T) {
 	}
 
 	// In both orgs, the switcher lists both and switching shows B's figures.
-	u, _ := s.svc.FindUserByEmail(bg, "ada@example.com")
-	if err := s.svc.AddMember(bg, orgB, u.ID, billing.RoleMember); err != nil {
+	u, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
+	if err := s.Identity.AddMember(bg, orgB, u.ID, identity.RoleMember); err != nil {
 		t.Fatal(err)
 	}
 	p = a.get("/settings/billing")
@@ -285,7 +286,7 @@ func TestSwitchOrg_OnlyToOrgsOfTheUser(t *testing.T) {
 		t.Errorf("role in B = %q, want Member", got)
 	}
 	// Removed from B, the session falls back to A instead of showing B.
-	if _, err := s.svc.DB().Exec(`DELETE FROM memberships WHERE org_id = $1 AND user_id = $2`, orgB, u.ID); err != nil {
+	if _, err := s.Billing.DB().Exec(`DELETE FROM memberships WHERE org_id = $1 AND user_id = $2`, orgB, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	p = a.get("/settings/billing")
@@ -299,8 +300,8 @@ func TestOverview_PausedOrgShowsBannerArrearsAndWhomToAsk(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	admin, org := s.signedUp("ada@example.com", "Org")
-	u, _ := s.svc.FindUserByEmail(bg, "ada@example.com")
-	_, err := s.svc.RecordUsage(bg, org, u.ID, []billing.UsageEvent{{ID: "e1", FlowID: "f", ExecutionID: "x", Type: billing.TypeEmail, Quantity: 1200}})
+	u, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
+	_, err := s.Billing.RecordUsage(bg, org, u.ID, []billing.UsageEvent{{ID: "e1", FlowID: "f", ExecutionID: "x", Type: billing.TypeEmail, Quantity: 1200}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +319,7 @@ func TestOverview_PausedOrgShowsBannerArrearsAndWhomToAsk(t *testing.T) {
 		t.Errorf("the admin's banner should offer to add credits")
 	}
 	m := s.browser()
-	m.login(s.member(org, "mel@example.com", billing.RoleMember), "correct horse")
+	m.login(s.member(org, "mel@example.com", identity.RoleMember), "correct horse")
 	if got := m.get("/settings/billing").text(`[data-testid="pause-banner"] .banner-actions`); got != "Ask your admin, Ada Lovelace, to resolve this." {
 		t.Errorf("member's banner action = %q", got)
 	}
@@ -360,7 +361,7 @@ func TestAPIKeys_SecretShownOnceWorksAndCanBeRevoked(t *testing.T) {
 		t.Fatalf("secret = %q", secret)
 	}
 	api := func() int {
-		req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/api/v1/credits", nil)
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/credits", nil)
 		req.Header.Set("Authorization", "Bearer "+secret)
 		return b.do(req).StatusCode
 	}
@@ -414,8 +415,8 @@ func TestLogin_OpensTheOrgLastUsed(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	b, _ := s.signedUp("ada@example.com", "Alpha Org")
-	u, _ := s.svc.FindUserByEmail(bg, "ada@example.com")
-	orgB, err := s.svc.CreateOrg(bg, billing.NewOrg{Name: "Bravo Org"}, u.ID)
+	u, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
+	orgB, err := s.Identity.CreateOrg(bg, billing.NewOrg{Name: "Bravo Org"}, u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,26 +8,26 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/luxstudio/lux-billing/handlers"
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/static"
 )
 
 // routes lists every route of the server in one place.
 func (s *Server) routes() {
 	e := s.echo
-	api := handlers.NewAPI(s.billing)
+	h := s.api
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.Handler()))
 
 	// The key is checked per route, not with Group.Use: a group middleware makes Echo add
 	// catch-all routes that turn a wrong method (405) into "not found".
-	key := api.RequireAPIKey
-	e.POST("/api/v1/usage", api.PostUsage, key)
-	e.POST("/api/v1/authorize", api.PostAuthorize, key)
-	e.GET("/api/v1/executions/:id", api.GetExecution, key)
-	e.GET("/api/v1/credits", api.GetCredits, key)
-	e.GET("/api/v1/usage", api.GetUsage, key)
+	key := s.requireAPIKey
+	e.POST("/api/v1/usage", h.PostUsage, key)
+	e.POST("/api/v1/authorize", h.PostAuthorize, key)
+	e.GET("/api/v1/executions/:id", h.GetExecution, key)
+	e.GET("/api/v1/credits", h.GetCredits, key)
+	e.GET("/api/v1/usage", h.GetUsage, key)
 
 	// Pages. Everything under /settings needs a session; the org always comes from it.
 	p := s.pages
@@ -42,7 +42,7 @@ func (s *Server) routes() {
 	e.GET("/logout", p.LogoutPage)
 	e.POST("/logout", p.Logout)
 
-	settings := e.Group("/settings", p.RequireSession)
+	settings := e.Group("/settings", s.requireSession)
 	settings.GET("", p.SettingsHome)
 	settings.POST("/org", p.SwitchOrg)
 	settings.GET("/billing", p.Overview)
@@ -51,9 +51,9 @@ func (s *Server) routes() {
 	settings.GET("/billing/usage/flows/:flowID", p.UsageFlow)
 	settings.GET("/billing/usage/executions/:executionID", p.UsageExecution)
 	settings.GET("/billing/usage/executions/:executionID/events.csv", p.UsageExecutionCSV)
-	settings.GET("/billing/credits", p.AddCredits, p.RequireAdmin)
+	settings.GET("/billing/credits", p.AddCredits, requireAdmin)
 	settings.GET("/billing/history", p.History)
-	settings.GET("/billing/limits", p.Limits, p.RequireAdmin)
+	settings.GET("/billing/limits", p.Limits, requireAdmin)
 	settings.GET("/billing/plans", p.Plans)
 	settings.GET("/billing/calculator", p.Calculator)
 	settings.GET("/api-keys", p.APIKeys)
@@ -65,8 +65,8 @@ func (s *Server) routes() {
 func (s *Server) healthz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.billing.DB().PingContext(ctx); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+	if err := s.domain.Billing.DB().PingContext(ctx); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, api.Health{Status: "unavailable", Database: "unreachable"})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, api.Health{Status: "ok"})
 }

@@ -1,5 +1,7 @@
-// Package web is the Echo server of Lux Billing: configuration, middleware, the route list
-// (routes.go) and the one place where errors become HTTP responses (errors.go).
+// Package web is the HTTP server of Lux Billing: configuration, the route list (routes.go),
+// middleware — who is signed in or which API key is used (middleware.go), sessions, CSRF,
+// security headers — and the one place where errors become responses (errors.go). It calls
+// handlers, which never import it.
 package web
 
 import (
@@ -12,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/handlers"
 )
 
@@ -25,23 +26,26 @@ type Config struct {
 
 // Server is the HTTP server.
 type Server struct {
-	cfg     Config
-	billing *billing.Service
-	log     *slog.Logger
-	echo    *echo.Echo
-	pages   *handlers.Pages
+	cfg      Config
+	domain   handlers.Domain
+	log      *slog.Logger
+	echo     *echo.Echo
+	sessions *Sessions
+	pages    *handlers.Pages
+	api      *handlers.API
 }
 
-// New builds the server and its routes.
-func New(cfg Config, svc *billing.Service, log *slog.Logger) *Server {
+// New builds the server and its routes over the domain's parts.
+func New(cfg Config, d handlers.Domain, log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// The client address (for sign-in throttling) is taken from X-Forwarded-For only when the
 	// request comes from a loopback or private-network proxy.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	secure := strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://")
-	s := &Server{cfg: cfg, billing: svc, log: log, echo: e,
-		pages: handlers.NewPages(svc, handlers.NewSessions(cfg.SessionSecret, secure))}
+	s := &Server{cfg: cfg, domain: d, log: log, echo: e, sessions: NewSessions(cfg.SessionSecret, secure),
+		api: handlers.NewAPI(d)}
+	s.pages = handlers.NewPages(d, s.sessions)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())

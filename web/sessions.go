@@ -1,18 +1,14 @@
-package handlers
+package web
 
 import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
-
-	"github.com/luxstudio/lux-billing/billing"
 )
 
 // Session lifetimes. A session ends after sessionIdle without a visit (the cookie's max age,
@@ -147,6 +143,15 @@ func (s *Sessions) addFlash(c echo.Context, msg, key string) {
 	s.save(c, sess)
 }
 
+// Flashes returns and forgets the messages kept for this page.
+func (s *Sessions) Flashes(c echo.Context) []string { return s.popFlashes(c, flashKey) }
+
+// Welcome marks the next page as the first after signing up.
+func (s *Sessions) Welcome(c echo.Context) { s.addFlash(c, "1", welcomeKey) }
+
+// Welcomed reports (once) whether this page is the first after signing up.
+func (s *Sessions) Welcomed(c echo.Context) bool { return len(s.popFlashes(c, welcomeKey)) > 0 }
+
 // popFlashes returns and forgets the messages kept under key.
 func (s *Sessions) popFlashes(c echo.Context, key string) []string {
 	sess := s.get(c)
@@ -168,14 +173,14 @@ func (s *Sessions) popFlashes(c echo.Context, key string) []string {
 // opens it. It only names an org id (not a secret); the membership is checked before use.
 const lastOrgCookie = "lux_last_org"
 
-// rememberOrg keeps org as the one to open at the next sign-in on this browser.
-func (s *Sessions) rememberOrg(c echo.Context, orgID string) {
+// RememberOrg keeps org as the one to open at the next sign-in on this browser.
+func (s *Sessions) RememberOrg(c echo.Context, orgID string) {
 	c.SetCookie(&http.Cookie{Name: lastOrgCookie, Value: orgID, Path: "/", MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, Secure: s.store.Options.Secure, SameSite: http.SameSiteLaxMode})
 }
 
-// lastOrg is the organization last used on this browser, or "".
-func (s *Sessions) lastOrg(c echo.Context) string {
+// LastOrg is the organization last used on this browser, or "".
+func (s *Sessions) LastOrg(c echo.Context) string {
 	if ck, err := c.Cookie(lastOrgCookie); err == nil {
 		return ck.Value
 	}
@@ -201,107 +206,4 @@ func (s *Sessions) options(maxAge int) *sessions.Options {
 	o := *s.store.Options
 	o.MaxAge = maxAge
 	return &o
-}
-
-// Viewer is who is signed in, in which organization: the membership was checked on this request.
-type Viewer struct {
-	User        *billing.User
-	Membership  *billing.Membership  // the current organization; never from a URL
-	Memberships []billing.Membership // every organization of the user, for the switcher
-}
-
-const viewerKey = "lux.viewer"
-
-// viewer returns the request's Viewer; only routes behind RequireSession may call it.
-func viewer(c echo.Context) *Viewer { return c.Get(viewerKey).(*Viewer) }
-
-// viewerOrNil returns the request's Viewer, or nil outside RequireSession.
-func viewerOrNil(c echo.Context) *Viewer {
-	v, _ := c.Get(viewerKey).(*Viewer)
-	return v
-}
-
-// RequireSession lets signed-in people through with their Viewer and sends everyone else to
-// /login with a return path. The current organization comes from the session and is checked
-// against the user's memberships on every request: a user removed from it falls back to
-// another of theirs.
-func (h *Pages) RequireSession(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		st := h.sessions.state(c)
-		if st.UserID == "" {
-			return toLogin(c)
-		}
-		ctx := c.Request().Context()
-		user, err := h.billing.FindUserByID(ctx, st.UserID)
-		if billing.ErrorCode(err) == billing.ENOTFOUND {
-			h.sessions.Logout(c)
-			return toLogin(c)
-		}
-		if err != nil {
-			return err
-		}
-		ms, err := h.billing.Memberships(ctx, user.ID)
-		if err != nil {
-			return err
-		}
-		m, err := h.billing.FindMembership(ctx, st.OrgID, user.ID)
-		if billing.ErrorCode(err) == billing.ENOTFOUND && len(ms) > 0 {
-			// The session's org is gone or the user left it: use their first org instead.
-			if m, err = h.billing.FindMembership(ctx, ms[0].OrgID, user.ID); err == nil {
-				h.sessions.SetOrg(c, m.OrgID)
-			}
-		}
-		if billing.ErrorCode(err) == billing.ENOTFOUND {
-			return billing.Errorf(billing.EFORBIDDEN, "your account is not a member of any organization yet: ask an admin to add you, or sign up to create an organization")
-		}
-		if err != nil {
-			return err
-		}
-		c.Set(viewerKey, &Viewer{User: user, Membership: m, Memberships: ms})
-		h.sessions.touch(c, st)
-		return next(c)
-	}
-}
-
-// RequireAdmin refuses members with a 403 page: the route is for admins of the current org.
-func (h *Pages) RequireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		v := viewer(c)
-		if !v.Membership.IsAdmin() {
-			return billing.Errorf(billing.EFORBIDDEN, "only admins of %s can open this page. Ask an admin of your organization if you need a change here", v.Membership.OrgName)
-		}
-		return next(c)
-	}
-}
-
-// toLogin sends a signed-out visitor to /login, coming back to the page they asked for (GET
-// only: a form post cannot be replayed).
-func toLogin(c echo.Context) error {
-	to := "/login"
-	if r := c.Request(); r.Method == http.MethodGet {
-		if next := safeNext(r.URL.RequestURI()); next != "" {
-			to += "?next=" + url.QueryEscape(next)
-		}
-	}
-	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", to)
-		return c.NoContent(http.StatusUnauthorized)
-	}
-	return c.Redirect(http.StatusSeeOther, to)
-}
-
-// safeNext returns raw when it is a path of this site's settings pages, and "" otherwise, so
-// that a crafted ?next= can never send someone to another site.
-func safeNext(raw string) string {
-	if raw == "" || !strings.HasPrefix(raw, "/settings") || strings.ContainsAny(raw, "\\\r\n") || strings.HasPrefix(raw, "//") {
-		return ""
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
-		return ""
-	}
-	if u.Path != "/settings" && !strings.HasPrefix(u.Path, "/settings/") {
-		return ""
-	}
-	return u.RequestURI()
 }

@@ -15,7 +15,10 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 // usageClock is the fixed "now" of the usage page tests: usage is recorded on March 2–19.
@@ -40,29 +43,27 @@ type usageSite struct {
 
 func newUsageSite(t *testing.T) *usageSite {
 	t.Helper()
-	clock := billingtest.NewClock(usageClock)
-	svc, _ := billingtest.NewService(t, billing.WithClock(clock.Now))
-	u := &usageSite{site: newSiteWith(t, svc, "http://localhost")}
+	u := &usageSite{site: siteOf(t, webtest.New(t, webtest.Options{Clock: billingtest.NewClock(usageClock), BaseURL: "http://localhost"}))}
 	u.admin, u.orgA = u.signedUp("ada@example.com", "Alpha Org")
-	ada, err := svc.FindUserByEmail(bg, "ada@example.com")
+	ada, err := u.Identity.FindUserByEmail(bg, "ada@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.adaID = ada.ID
-	u.member(u.orgA, "mel@example.com", billing.RoleMember)
-	mel, err := svc.FindUserByEmail(bg, "mel@example.com")
+	u.member(u.orgA, "mel@example.com", identity.RoleMember)
+	mel, err := u.Identity.FindUserByEmail(bg, "mel@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.melID = mel.ID
-	if u.keyA, _, err = svc.CreateAPIKey(bg, u.orgA, u.adaID, "test"); err != nil {
+	if u.keyA, _, err = u.Identity.CreateAPIKey(bg, u.orgA, u.adaID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.NameFlow(bg, u.orgA, "flow_support", "Support triage"); err != nil {
+	if err := u.Billing.NameFlow(bg, u.orgA, "flow_support", "Support triage"); err != nil {
 		t.Fatal(err)
 	}
 	// Enough credits that nothing pauses.
-	if _, err := svc.GrantCredits(bg, u.orgA, billing.GrantPurchase, billing.Credits(100000), nil, "test", "test"); err != nil {
+	if _, err := u.Billing.GrantCredits(bg, u.orgA, billing.GrantPurchase, billing.Credits(100000), nil, "test", "test"); err != nil {
 		t.Fatal(err)
 	}
 	var events []billing.UsageEvent
@@ -86,16 +87,16 @@ func newUsageSite(t *testing.T) *usageSite {
 		add(billing.UsageEvent{FlowID: "flow_many", ExecutionID: fmt.Sprintf("m-%02d", i), UserID: u.adaID, Type: billing.TypeEmail, Quantity: 1,
 			OccurredAt: time.Date(2026, 3, 12, 8, i, 0, 0, time.UTC)})
 	}
-	if _, err := svc.RecordUsage(bg, u.orgA, u.adaID, events); err != nil {
+	if _, err := u.Billing.RecordUsage(bg, u.orgA, u.adaID, events); err != nil {
 		t.Fatal(err)
 	}
 
 	_, u.orgB = u.signedUp("bob@example.com", "Bravo Org")
-	bob, err := svc.FindUserByEmail(bg, "bob@example.com")
+	bob, err := u.Identity.FindUserByEmail(bg, "bob@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RecordUsage(bg, u.orgB, bob.ID, []billing.UsageEvent{
+	if _, err := u.Billing.RecordUsage(bg, u.orgB, bob.ID, []billing.UsageEvent{
 		{ID: "b1", FlowID: "flow_b", ExecutionID: "xb", Type: billing.TypeEmail, Quantity: 1, OccurredAt: usageClock.Add(-time.Hour)},
 	}); err != nil {
 		t.Fatal(err)
@@ -149,12 +150,12 @@ func cell(m billing.Millicredits) string {
 func TestUsagePage_TableTotalsEqualTheReportInEveryGrouping(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	from, to := billing.NewDate(2026, 3, 1), billing.NewDate(2026, 3, 20)
-	for _, g := range billing.GroupBys {
-		for _, i := range billing.Intervals {
+	from, to := reports.NewDate(2026, 3, 1), reports.NewDate(2026, 3, 20)
+	for _, g := range reports.GroupBys {
+		for _, i := range reports.Intervals {
 			t.Run(string(g)+"-"+string(i), func(t *testing.T) {
-				q := billing.ReportQuery{From: from, To: to, Interval: i, GroupBy: g}
-				want, err := u.svc.UsageReport(bg, u.orgA, q)
+				q := reports.ReportQuery{From: from, To: to, Interval: i, GroupBy: g}
+				want, err := u.Reports.UsageReport(bg, u.orgA, q)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -227,7 +228,7 @@ func TestUsagePage_AgreesWithTheAPI(t *testing.T) {
 		"from=2026-03-05&to=2026-03-19&interval=day&groupBy=user",
 		"range=7d&interval=day&groupBy=type",
 	} {
-		req, _ := http.NewRequest(http.MethodGet, u.srv.URL+"/api/v1/usage?"+query, nil)
+		req, _ := http.NewRequest(http.MethodGet, u.URL+"/api/v1/usage?"+query, nil)
 		req.Header.Set("Authorization", "Bearer "+u.keyA)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -297,7 +298,7 @@ func TestUsageCSV_IsTheViewOfThePage(t *testing.T) {
 		if !ok || !strings.HasPrefix(href, "/settings/billing/usage.csv?") {
 			t.Fatalf("%s: CSV link %q", query, href)
 		}
-		res, err := u.admin.client.Get(u.srv.URL + href)
+		res, err := u.admin.client.Get(u.URL + href)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,10 +309,10 @@ func TestUsageCSV_IsTheViewOfThePage(t *testing.T) {
 		}
 		link, _ := url.Parse(href)
 		lq := link.Query()
-		from, _ := billing.ParseDate(lq.Get("from"))
-		to, _ := billing.ParseDate(lq.Get("to"))
-		wantName := billing.ReportCSVFilename(billing.ReportQuery{From: from, To: to,
-			Interval: billing.Interval(lq.Get("interval")), GroupBy: billing.GroupBy(lq.Get("groupBy"))})
+		from, _ := reports.ParseDate(lq.Get("from"))
+		to, _ := reports.ParseDate(lq.Get("to"))
+		wantName := reports.ReportCSVFilename(reports.ReportQuery{From: from, To: to,
+			Interval: reports.Interval(lq.Get("interval")), GroupBy: reports.GroupBy(lq.Get("groupBy"))})
 		if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="`+wantName+`"` {
 			t.Errorf("%s: Content-Disposition %q, want %s", query, cd, wantName)
 		}
@@ -319,7 +320,7 @@ func TestUsageCSV_IsTheViewOfThePage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: CSV does not parse: %v", query, err)
 		}
-		if strings.Join(rows[0], ",") != strings.Join(billing.ReportCSVHeader, ",") {
+		if strings.Join(rows[0], ",") != strings.Join(reports.ReportCSVHeader, ",") {
 			t.Errorf("header %v", rows[0])
 		}
 		nonEmpty := 0
@@ -511,7 +512,7 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 	}
 	exec := u.admin.get(first.Find(`[data-testid="execution-link"]`).AttrOr("href", ""))
 	wantStatus(t, exec, http.StatusOK)
-	cost, err := u.svc.ExecutionCost(bg, u.orgA, oddExec+"19")
+	cost, err := u.Reports.ExecutionCost(bg, u.orgA, oddExec+"19")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,7 +533,7 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 		t.Errorf("flow title %q", got)
 	}
 	row := flow.Doc.Find(`[data-testid="execution-row"][data-execution="s-19"]`)
-	support, _ := u.svc.ExecutionCost(bg, u.orgA, "s-19")
+	support, _ := u.Reports.ExecutionCost(bg, u.orgA, "s-19")
 	if got := strings.TrimSpace(row.Find(`[data-testid="execution-total"]`).Text()); got != support.Total.String() {
 		t.Errorf("s-19 total %q, want %s", got, support.Total)
 	}
@@ -560,7 +561,7 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 	}
 
 	// The events as CSV.
-	res, err := u.admin.client.Get(u.srv.URL + "/settings/billing/usage/executions/" + url.PathEscape(oddExec+"19") + "/events.csv")
+	res, err := u.admin.client.Get(u.URL + "/settings/billing/usage/executions/" + url.PathEscape(oddExec+"19") + "/events.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,7 +648,7 @@ func TestUsageDrillDown_OtherOrganizationsIDsAre404(t *testing.T) {
 func TestOverview_ForecastIsTheDomainForecast(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	f, err := u.svc.Forecast(bg, u.orgA)
+	f, err := u.Reports.Forecast(bg, u.orgA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -671,7 +672,7 @@ func outer(sel *goquery.Selection) string {
 func TestUsagePage_DatesAndTimesAreTheOrganizations(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	if err := u.svc.SetTimezone(bg, u.orgA, "America/New_York"); err != nil {
+	if err := u.Billing.SetTimezone(bg, u.orgA, "America/New_York"); err != nil {
 		t.Fatal(err)
 	}
 	// s-19 happened at 10:00 UTC on March 19: 06:00 in New York (daylight time since March 8).
@@ -696,7 +697,7 @@ func TestUsagePage_DatesAndTimesAreTheOrganizations(t *testing.T) {
 func TestUsageCSV_IsStreamedNotBuffered(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	res, err := u.admin.client.Get(u.srv.URL + "/settings/billing/usage.csv?from=2026-03-01&to=2026-03-20&groupBy=flow")
+	res, err := u.admin.client.Get(u.URL + "/settings/billing/usage.csv?from=2026-03-01&to=2026-03-20&groupBy=flow")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,61 @@
+// Package webtest serves the real server (web.New over the real domain) on a loopback port over
+// a throwaway database: the one harness of the API, page, CLI and browser tests.
+package webtest
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/handlers"
+	"github.com/luxstudio/lux-billing/web"
+)
+
+// Options configure a Server.
+type Options struct {
+	Clock   *billingtest.Clock // nil: the real clock
+	BaseURL string             // the server's public URL; "https://…" makes cookies Secure
+}
+
+// Server is a running server and the domain it serves, for tests to arrange data directly.
+type Server struct {
+	handlers.Domain
+	URL    string             // where it listens, e.g. http://127.0.0.1:41234
+	DB     *sqlx.DB           // its database (for billingtest.AssertLedger)
+	Clock  *billingtest.Clock // nil with the real clock
+	Client *http.Client       // a client for it (keeps connections alive)
+}
+
+// secret signs the test servers' session cookies.
+var secret = []byte("webtest-secret-webtest-secret-webtest!")
+
+// New starts a server on a new database; it stops with the test.
+func New(t testing.TB, o Options) *Server {
+	t.Helper()
+	var opts []billing.Option
+	if o.Clock != nil {
+		opts = append(opts, billing.WithClock(o.Clock.Now))
+	}
+	svc, db := billingtest.NewService(t, opts...)
+	s := &Server{Domain: handlers.NewDomain(svc), DB: db, Clock: o.Clock}
+	return s.Serve(t, o.BaseURL)
+}
+
+// Serve starts another server over the same domain and database at baseURL (to compare
+// http and https, say); it stops with the test.
+func (s *Server) Serve(t testing.TB, baseURL string) *Server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ts := httptest.NewServer(web.New(web.Config{BaseURL: baseURL, SessionSecret: secret}, s.Domain, log).Handler())
+	t.Cleanup(ts.Close)
+	out := *s
+	out.URL, out.Client = ts.URL, ts.Client()
+	out.Client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	return &out
+}
