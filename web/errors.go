@@ -18,48 +18,36 @@ import (
 // into the page for htmx, an error page otherwise, or — for a handlers.Inline error a person
 // can fix — the handler's own form or body at the mapped status.
 
-// statusOf maps a billing error code to its HTTP status.
+// statuses is the one table of billing error codes and their HTTP statuses.
+var statuses = map[string]int{
+	billing.EINVALID:         http.StatusBadRequest,
+	billing.EUNAUTHORIZED:    http.StatusUnauthorized,
+	billing.EPAYMENTREQUIRED: http.StatusPaymentRequired,
+	billing.EFORBIDDEN:       http.StatusForbidden,
+	billing.ENOTFOUND:        http.StatusNotFound,
+	billing.ECONFLICT:        http.StatusConflict,
+	billing.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	billing.ERATELIMIT:       http.StatusTooManyRequests,
+	billing.EUNAVAILABLE:     http.StatusServiceUnavailable,
+}
+
+// statusOf maps a billing error code to its HTTP status; anything else is a 500.
 func statusOf(code string) int {
-	switch code {
-	case billing.EINVALID:
-		return http.StatusBadRequest
-	case billing.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case billing.EPAYMENTREQUIRED:
-		return http.StatusPaymentRequired
-	case billing.EFORBIDDEN:
-		return http.StatusForbidden
-	case billing.ENOTFOUND:
-		return http.StatusNotFound
-	case billing.ECONFLICT:
-		return http.StatusConflict
-	case billing.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case billing.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case billing.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
+	if s, ok := statuses[code]; ok {
+		return s
 	}
 	return http.StatusInternalServerError
 }
 
 // codeOf maps an HTTP status from Echo itself (unknown route, wrong method) to a billing code.
 func codeOf(status int) string {
-	switch status {
-	case http.StatusNotFound:
-		return billing.ENOTFOUND
-	case http.StatusMethodNotAllowed, http.StatusBadRequest, http.StatusUnsupportedMediaType:
+	if status == http.StatusMethodNotAllowed || status == http.StatusUnsupportedMediaType {
 		return billing.EINVALID
-	case http.StatusUnauthorized:
-		return billing.EUNAUTHORIZED
-	case http.StatusForbidden:
-		return billing.EFORBIDDEN
-	case http.StatusRequestEntityTooLarge:
-		return billing.ETOOLARGE
-	case http.StatusTooManyRequests:
-		return billing.ERATELIMIT
-	case http.StatusServiceUnavailable:
-		return billing.EUNAVAILABLE
+	}
+	for code, s := range statuses {
+		if s == status && code != billing.EPAYMENTREQUIRED && code != billing.ECONFLICT {
+			return code
+		}
 	}
 	return billing.EINTERNAL
 }
