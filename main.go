@@ -6,6 +6,7 @@
 //	lux apikey create --email E    print a new API key for E (shown once)
 //	lux credits [--json]           balance, plan, cycle usage and limit, via the API
 //	lux usage [--range 30d …]      usage by day, week or month and by type, flow or member
+//	lux org set-plan --org ID --plan P [--credits N] [--now]   change a plan (operators)
 package main
 
 import (
@@ -45,6 +46,8 @@ type Config struct {
 	SMTPURL          string `env:"SMTP_URL" help:"SMTP server for notifications, e.g. smtp://127.0.0.1:1025."`
 	MailFrom         string `env:"LUX_MAIL_FROM" default:"Lux Billing <billing@lux.local>" help:"From address of notification mail."`
 	CreditPriceCents int64  `env:"LUX_CREDIT_PRICE_CENTS" default:"1" help:"Price of one credit in US cents."`
+	PlanPrices       string `env:"LUX_PLAN_PRICES" default:"starter=2900,pro=24900" help:"Monthly plan prices in US cents, as code=cents pairs."`
+	StripePlanPrices string `env:"STRIPE_PLAN_PRICES" help:"Stripe price ids of the paid plans, as code=price_id pairs (starter=price_…,pro=price_…)."`
 	APIURL           string `env:"LUX_API_URL" default:"http://localhost:8080" help:"Server the client commands talk to."`
 	APIKey           string `env:"LUX_API_KEY" help:"API key the client commands use."`
 	LogLevel         string `env:"LUX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
@@ -63,6 +66,9 @@ type cli struct {
 	} `cmd:"" name:"apikey" help:"Manage API keys."`
 	Credits creditsCmd `cmd:"" help:"Show the balance, plan, cycle usage and limit."`
 	Usage   usageCmd   `cmd:"" help:"Show usage by day, week or month, split by type, flow or member."`
+	Org     struct {
+		SetPlan orgSetPlanCmd `cmd:"" name:"set-plan" help:"Change an organization's plan (Enterprise allotments): from the next cycle, or --now."`
+	} `cmd:"" help:"Operator commands on organizations."`
 }
 
 func main() {
@@ -111,7 +117,12 @@ func (c *Config) openService(ctx context.Context) (*sqlx.DB, *billing.Service, e
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := billing.New(ctx, db)
+	opts, err := c.planOptions()
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	svc, err := billing.New(ctx, db, opts...)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -154,7 +165,11 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
-	svc, err := billing.New(ctx, db, billing.WithLogger(log))
+	opts, err := c.planOptions()
+	if err != nil {
+		return err
+	}
+	svc, err := billing.New(ctx, db, append(opts, billing.WithLogger(log))...)
 	if err != nil {
 		return err
 	}
@@ -163,6 +178,9 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return err
 	}
 	d := handlers.NewDomain(svc) // before Watch: the parts register what they listen to
+	if d.PlanChanges, err = c.planChanges(svc, log); err != nil {
+		return err
+	}
 	go svc.Watch(ctx, c.databaseURL())
 	go rollOverLoop(ctx, svc, log)
 	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, d, log)

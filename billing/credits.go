@@ -60,6 +60,7 @@ func (s *Service) Credits(ctx context.Context, orgID string) (*CreditSummary, er
 	if err := s.db.GetContext(ctx, &org, queries.SelectOrgPlan, orgID); err != nil {
 		return nil, NotFound(err, "organization not found", "select org")
 	}
+	s.priced(&org.Plan)
 	cs := &CreditSummary{
 		OrgID: orgID, OrgName: org.OrgName, Plan: org.Plan,
 		Allotment: sums.AllotmentGranted, AllotmentRemaining: sums.AllotmentRemaining,

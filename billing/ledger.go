@@ -108,6 +108,9 @@ type ledgerTx struct {
 	dirty   map[int64]*liveGrant
 	allocs  []pendingAlloc
 	touched bool // the account row needs writing
+
+	prices   planPrices   // plan prices, for renewals charged at a cycle start
+	invoicer PlanInvoicer // invoices plan charges; may be nil
 }
 
 type pendingAlloc struct {
@@ -119,7 +122,7 @@ type pendingAlloc struct {
 
 // lockLedger locks org's account row and rolls its cycle over if it has ended.
 func (s *Service) lockLedger(ctx context.Context, tx *sqlx.Tx, orgID string, now time.Time) (*ledgerTx, error) {
-	lt := &ledgerTx{tx: tx, store: s.Store, now: now, dirty: map[int64]*liveGrant{}}
+	lt := &ledgerTx{tx: tx, store: s.Store, now: now, dirty: map[int64]*liveGrant{}, prices: s.planPrices, invoicer: s.planInvoicer}
 	if err := s.Get(ctx, tx, &lt.acct, queries.LockAccount, orgID); err != nil {
 		return nil, NotFound(err, "organization not found", "lock account")
 	}
@@ -170,8 +173,8 @@ func (lt *ledgerTx) expireDue(ctx context.Context, at time.Time) error {
 
 // rollover moves the account into the cycle that contains now, one cycle at a time so that a
 // server that was down for several cycles catches up exactly: each ended cycle's allotment
-// expires and the next one is granted once (grants_allotment_once makes a second grant for the
-// same cycle impossible even across servers).
+// expires, the plan change pending for the next one is applied and its allotment is granted once
+// (grants_allotment_once makes a second grant for the same cycle impossible even across servers).
 func (lt *ledgerTx) rollover(ctx context.Context) error {
 	for !lt.acct.CycleEnd.After(lt.now) {
 		if err := lt.loadGrants(ctx); err != nil {
@@ -183,7 +186,7 @@ func (lt *ledgerTx) rollover(ctx context.Context) error {
 		start, end := NextCycle(lt.acct.CycleAnchor, lt.acct.CycleStart)
 		lt.acct.CycleStart, lt.acct.CycleEnd, lt.acct.CycleUsed = start, end, 0
 		lt.touched = true
-		if err := lt.grantAllotment(ctx); err != nil {
+		if err := lt.startCycle(ctx); err != nil {
 			return err
 		}
 	}

@@ -82,5 +82,8 @@ func (s *Service) Plans(ctx context.Context) ([]Plan, error) {
 	if err := s.db.SelectContext(ctx, &ps, queries.SelectPlans); err != nil {
 		return nil, fmt.Errorf("billing: plans: %w", err)
 	}
+	for i := range ps {
+		s.priced(&ps[i])
+	}
 	return ps, nil
 }

@@ -13,9 +13,12 @@ SELECT type, model, unit, unit_size, mc_per_unit, label, effective_from FROM rat
 -- grant is read or written; nothing else of the org is locked first.
 SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
        o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
-       p.monthly_credits_mc AS plan_credits_mc
-FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
+       (SELECT p.monthly_credits_mc FROM plans p WHERE p.code = o.plan_code) AS plan_credits_mc
+FROM accounts a JOIN orgs o ON o.id = a.org_id
 WHERE a.org_id = $1
+-- The plan is a subquery, not a join: a statement that waited while the plan changed rechecks
+-- the org row's new version, and a joined plans row from before would no longer match it (the
+-- org would seem not to exist).
 -- SHARE on the org row makes a statement that waited for the account lock read its latest
 -- version (a time zone or limit changed meanwhile), not its start snapshot's. (KEY SHARE would
 -- not: it is compatible with the change, so the old version is locked and returned.)
@@ -93,13 +96,14 @@ VALUES ($1, $2, $3, $4, $5, $6, $5);
 INSERT INTO accounts (org_id, cycle_start, cycle_end, updated_at) VALUES ($1, $2, $3, $2);
 
 -- name: select-credit-summary
--- What is left by kind of grant, and the current allotment. $1 org, $2 cycle start.
+-- What is left by kind of grant, and the current allotment: the cycle's allotment and its
+-- upgrade top-ups ('<cycle start>/top-up/<level>'). $1 org, $2 cycle start.
 SELECT
   COALESCE(sum(remaining_mc) FILTER (WHERE kind = 'purchase'), 0) AS purchased_mc,
   COALESCE(sum(remaining_mc) FILTER (WHERE kind NOT IN ('purchase', 'plan_allotment')), 0) AS other_mc,
-  COALESCE(sum(amount_mc) FILTER (WHERE kind = 'plan_allotment' AND source_ref = $2), 0) AS allotment_granted_mc,
-  COALESCE(sum(remaining_mc) FILTER (WHERE kind = 'plan_allotment' AND source_ref = $2), 0) AS allotment_remaining_mc
-FROM grants WHERE org_id = $1 AND remaining_mc >= 0 AND (remaining_mc > 0 OR source_ref = $2);
+  COALESCE(sum(amount_mc) FILTER (WHERE kind = 'plan_allotment' AND split_part(source_ref, '/', 1) = $2), 0) AS allotment_granted_mc,
+  COALESCE(sum(remaining_mc) FILTER (WHERE kind = 'plan_allotment' AND split_part(source_ref, '/', 1) = $2), 0) AS allotment_remaining_mc
+FROM grants WHERE org_id = $1 AND remaining_mc >= 0 AND (remaining_mc > 0 OR split_part(source_ref, '/', 1) = $2);
 
 -- name: select-due-accounts
 -- Organizations whose cycle has ended (index accounts_cycle_end_idx).
@@ -127,13 +131,14 @@ SELECT count(*) FROM orgs;
 -- two transactions never wait on each other in a cycle.
 SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
        o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
-       p.monthly_credits_mc AS plan_credits_mc
-FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
+       (SELECT p.monthly_credits_mc FROM plans p WHERE p.code = o.plan_code) AS plan_credits_mc
+FROM accounts a JOIN orgs o ON o.id = a.org_id
 WHERE a.org_id = ANY($1::text[])
 ORDER BY a.org_id
 -- SHARE on the org rows makes a statement that waited for the account locks read their latest
 -- versions (a time zone or limit changed meanwhile), not its start snapshot's. (KEY SHARE would
--- not: it is compatible with the change, so the old version is locked and returned.)
+-- not: it is compatible with the change, so the old version is locked and returned.) The plan
+-- is a subquery, not a join, so that a plan changed meanwhile does not drop the org's row.
 FOR UPDATE OF a FOR SHARE OF o;
 
 -- name: select-members
@@ -283,3 +288,145 @@ FROM usage_events
 WHERE org_id = $1
 GROUP BY org_id, 2, flow_id, user_id, type, model
 ORDER BY 2;
+
+-- Plans: plan changes, subscriptions, checkouts and plan charges (plan_change.go, planQ).
+
+-- name: select-allotment-level
+-- What this cycle's allotment grants add up to: the base allotment (source_ref = $2, the cycle
+-- start) and its top-ups ('$2/top-up/<level>'). Few rows per org (grants_allotment_once).
+SELECT COALESCE(sum(amount_mc), 0) FROM grants
+WHERE org_id = $1 AND kind = 'plan_allotment' AND split_part(source_ref, '/', 1) = $2;
+
+-- name: apply-due-plan-change
+-- Applies the org's pending change due at or before $2 (the new cycle's start), under the
+-- account lock: marks it applied, moves the org to its plan and returns the plan's figures.
+-- No row when nothing is due. $1 org, $2 cycle start, $3 at.
+WITH c AS (
+    UPDATE plan_changes SET status = 'applied', applied_at = $3
+    WHERE org_id = $1 AND status = 'pending' AND effective_at <= $2
+    RETURNING to_plan, custom_allotment_mc
+), o AS (
+    UPDATE orgs SET plan_code = c.to_plan, custom_allotment_mc = c.custom_allotment_mc
+    FROM c WHERE orgs.id = $1
+    RETURNING orgs.plan_code, orgs.custom_allotment_mc
+)
+SELECT o.plan_code, o.custom_allotment_mc, p.monthly_credits_mc AS plan_credits_mc
+FROM o JOIN plans p ON p.code = o.plan_code;
+
+-- name: set-org-plan
+-- $1 org, $2 plan, $3 custom allotment (Enterprise) or NULL.
+UPDATE orgs SET plan_code = $2, custom_allotment_mc = $3 WHERE id = $1;
+
+-- name: select-pending-plan-change
+SELECT id, org_id, from_plan, to_plan, custom_allotment_mc, reason, status, effective_at,
+       requested_by, created_at
+FROM plan_changes WHERE org_id = $1 AND status = 'pending';
+
+-- name: cancel-pending-plan-change
+-- $1 org, $2 at, $3 by. Returns the cancelled change's id, if there was one.
+UPDATE plan_changes SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3
+WHERE org_id = $1 AND status = 'pending'
+RETURNING id;
+
+-- name: insert-plan-change
+-- $1 org, $2 from, $3 to, $4 custom allotment, $5 reason, $6 status, $7 effective at,
+-- $8 requested by, $9 at.
+INSERT INTO plan_changes (org_id, from_plan, to_plan, custom_allotment_mc, reason, status,
+                          effective_at, requested_by, created_at, applied_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $6 = 'applied' THEN $9::timestamptz END)
+RETURNING id;
+
+-- name: select-subscription
+SELECT org_id, plan_code, provider, status, customer_ref, subscription_ref, event_at
+FROM subscriptions WHERE org_id = $1;
+
+-- name: select-subscription-by-ref
+SELECT org_id, plan_code, provider, status, customer_ref, subscription_ref, event_at
+FROM subscriptions WHERE provider = $1 AND subscription_ref = $2;
+
+-- name: upsert-subscription
+-- $1 org, $2 plan, $3 provider, $4 status, $5 customer ref, $6 subscription ref, $7 event at,
+-- $8 at. Empty refs keep the ones stored.
+INSERT INTO subscriptions (org_id, plan_code, provider, status, customer_ref, subscription_ref, event_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (org_id) DO UPDATE SET
+    plan_code = EXCLUDED.plan_code, provider = EXCLUDED.provider, status = EXCLUDED.status,
+    customer_ref = COALESCE(NULLIF(EXCLUDED.customer_ref, ''), subscriptions.customer_ref),
+    subscription_ref = COALESCE(NULLIF(EXCLUDED.subscription_ref, ''), subscriptions.subscription_ref),
+    event_at = GREATEST(EXCLUDED.event_at, subscriptions.event_at),
+    updated_at = EXCLUDED.updated_at;
+
+-- name: insert-plan-charge
+-- $1 org, $2 plan, $3 kind, $4 amount, $5 currency, $6 period start, $7 period end,
+-- $8 provider, $9 provider ref, $10 grant, $11 entry, $12 at. Nothing is returned when the
+-- same provider reference was charged already (exactly once).
+INSERT INTO plan_charges (org_id, plan_code, kind, amount_cents, currency, period_start, period_end,
+                          provider, provider_ref, grant_id, entry_id, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (provider, provider_ref) DO NOTHING
+RETURNING id;
+
+-- name: select-allotment-grant-entry
+-- The grant and ledger entry of this cycle's allotment at a given level: $1 org, $2 source_ref.
+SELECT g.id AS grant_id, e.id AS entry_id FROM grants g
+JOIN ledger_entries e ON e.grant_id = g.id AND e.kind = 'grant'
+WHERE g.org_id = $1 AND g.kind = 'plan_allotment' AND g.source_ref = $2;
+
+-- name: insert-plan-checkout
+INSERT INTO plan_checkouts (id, org_id, plan_code, amount_cents, currency, cycle_start, provider,
+                            session_ref, status, created_by, created_at)
+VALUES (:id, :org_id, :plan_code, :amount_cents, :currency, :cycle_start, :provider,
+        :session_ref, 'open', :created_by, :created_at);
+
+-- name: set-plan-checkout-session
+UPDATE plan_checkouts SET session_ref = $2 WHERE id = $1;
+
+-- name: select-plan-checkout
+SELECT id, org_id, plan_code, amount_cents, currency, cycle_start, provider, session_ref, status,
+       created_by, created_at, paid_at
+FROM plan_checkouts WHERE id = $1;
+
+-- name: lock-plan-checkout
+-- The checkout row serialises its fulfilment: a second delivery waits, then sees it paid.
+SELECT id, org_id, plan_code, amount_cents, currency, cycle_start, provider, session_ref, status,
+       created_by, created_at, paid_at
+FROM plan_checkouts WHERE id = $1 FOR UPDATE;
+
+-- name: mark-plan-checkout-paid
+UPDATE plan_checkouts SET status = 'paid', paid_at = $2 WHERE id = $1;
+
+-- name: expire-open-plan-checkouts
+-- A new checkout replaces the org's open ones: only the latest quote can be paid.
+UPDATE plan_checkouts SET status = 'expired' WHERE org_id = $1 AND status = 'open' AND provider = 'demo';
+
+-- name: select-plan-charges
+-- The org's latest plan charges, newest first (index plan_charges_org_idx).
+SELECT id, org_id, plan_code, kind, amount_cents, currency, period_start, period_end, provider,
+       provider_ref, grant_id, entry_id, created_at
+FROM plan_charges WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2;
+
+-- name: select-plan-charge
+SELECT id, org_id, plan_code, kind, amount_cents, currency, period_start, period_end, provider,
+       provider_ref, grant_id, entry_id, created_at
+FROM plan_charges WHERE id = $1;
+
+-- name: select-cycle-usage
+-- Credits used in each of the cycles starting at $2 (member_cycle_usage is kept per member and
+-- cycle by ingestion, so this reads a few rows per cycle, never the events).
+SELECT cycle_start, sum(used_mc) AS used_mc FROM member_cycle_usage
+WHERE org_id = $1 AND cycle_start = ANY($2::timestamptz[])
+GROUP BY cycle_start;
+
+-- name: set-subscription-status
+-- $1 org, $2 status, $3 at.
+-- status is one of the table's: a provider's other states (unpaid, incomplete_expired) are past_due.
+UPDATE subscriptions SET status = CASE WHEN $2 IN ('active', 'past_due', 'canceled') THEN $2 ELSE 'past_due' END,
+       updated_at = $3
+WHERE org_id = $1;
+
+-- name: touch-subscription
+-- Remembers the provider's time of the latest event applied. $1 org, $2 event at.
+UPDATE subscriptions SET event_at = $2 WHERE org_id = $1;
+
+-- name: select-plan-name
+SELECT name FROM plans WHERE code = $1;

@@ -24,6 +24,9 @@ type Service struct {
 	rates *RateCard
 
 	coalescer coalescer // usage batches share transactions
+
+	planPrices   planPrices // monthly price of each plan: configuration over the plans table
+	planInvoicer PlanInvoicer
 }
 
 // Option configures a Service.
@@ -46,6 +49,9 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Service, error) {
 		return nil, err
 	}
 	s.rates = NewRateCard(rows)
+	if err := s.loadPlanPrices(ctx); err != nil {
+		return nil, err
+	}
 	s.OnNotify("lux_rate_card", func() {
 		if err := s.ReloadRates(context.Background()); err != nil {
 			s.log.Error("reload rate card", "err", err)

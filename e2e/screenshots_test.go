@@ -56,6 +56,10 @@ func TestScreenshots(t *testing.T) {
 	if _, err := a.Identity.CreateOrg(context.Background(), billing.NewOrg{Name: "Zeta Labs", PlanCode: "starter"}, seeded.AdminID); err != nil {
 		t.Fatal(err)
 	}
+	// A downgrade waits for the next cycle, so the plans page shows it with its Cancel button.
+	if _, err := a.Billing.ScheduleDowngrade(context.Background(), seeded.OrgID, "starter", seeded.AdminID); err != nil {
+		t.Fatal(err)
+	}
 	calls, err := a.Reports.FlowExecutions(context.Background(), seeded.OrgID, "flow_sales_calls", "", 1)
 	if err != nil || len(calls.Executions) != 1 {
 		t.Fatalf("an execution to drill down to: %v", err)
@@ -104,6 +108,16 @@ func TestScreenshots(t *testing.T) {
 			tb.captureUsage(dir, "admin", s, false)
 		}
 		tb.captureUsage(dir, "admin", usage[3], true)
+	})
+	t.Run("admin-plans", func(t *testing.T) {
+		t.Parallel()
+		tb := newTab(t, a.URL)
+		tb.login(demo.AdminEmail, demo.Password)
+		plans := billingScreens[5]
+		plans.name = "plans-pending-downgrade"
+		tb.capture(dir, "admin", plans)
+		tb.captureDark(dir, "admin", plans)
+		tb.wait(testID("cancel-downgrade"))
 	})
 	t.Run("new-org", func(t *testing.T) {
 		t.Parallel()

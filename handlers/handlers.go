@@ -15,6 +15,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
@@ -24,11 +25,14 @@ type Domain struct {
 	Billing  *billing.Service // the core: credits, ledger, ingestion, limits
 	Identity *identity.Service
 	Reports  *reports.Service
+	// PlanChanges changes plans with payment (demo provider until main configures Stripe).
+	PlanChanges *payments.Plans
 }
 
 // NewDomain builds identity and reports over the core.
 func NewDomain(core *billing.Service) Domain {
-	return Domain{Billing: core, Identity: identity.New(core), Reports: reports.New(core)}
+	return Domain{Billing: core, Identity: identity.New(core), Reports: reports.New(core),
+		PlanChanges: payments.NewPlans(core, payments.PlanConfig{})}
 }
 
 // Sessions is what the page handlers need of the session cookie (web.Sessions implements it).

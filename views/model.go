@@ -100,13 +100,6 @@ type Overview struct {
 	Welcome  bool                    // just signed up
 }
 
-// Plans is the plan comparison page.
-type Plans struct {
-	Shell
-	Plans   []billing.Plan
-	Current string // code of the org's plan
-}
-
 // APIKeys is the API keys page.
 type APIKeys struct {
 	Shell

@@ -29,6 +29,8 @@ func (s *Server) routes() {
 	e.GET("/api/v1/credits", h.GetCredits, key)
 	e.GET("/api/v1/usage", h.GetUsage, key)
 
+	e.POST("/webhooks/stripe", s.pages.StripeWebhook)
+
 	// Pages. Everything under /settings needs a session; the org always comes from it.
 	p := s.pages
 	assets := echo.WrapHandler(static.Handler())
@@ -55,6 +57,10 @@ func (s *Server) routes() {
 	settings.GET("/billing/history", p.History)
 	settings.GET("/billing/limits", p.Limits, requireAdmin)
 	settings.GET("/billing/plans", p.Plans)
+	settings.POST("/billing/plans", p.ChangePlan, requireAdmin)
+	settings.POST("/billing/plans/cancel", p.CancelPlanChange, requireAdmin)
+	settings.GET("/billing/plans/checkout/:id", p.PlanCheckout, requireAdmin)
+	settings.POST("/billing/plans/checkout/:id", p.PayPlanCheckout, requireAdmin)
 	settings.GET("/billing/calculator", p.Calculator)
 	settings.GET("/api-keys", p.APIKeys)
 	settings.POST("/api-keys", p.CreateAPIKey)

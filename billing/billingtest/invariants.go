@@ -40,6 +40,33 @@ func AssertLedger(t testing.TB, db *sqlx.DB, orgID string) {
 		{"the daily rollup equals the events", `
 			SELECT COALESCE((SELECT sum(credits_mc) FROM usage_daily WHERE org_id = $1), 0)
 			     - COALESCE((SELECT sum(cost_mc) FROM usage_events WHERE org_id = $1), 0)`},
+		{"a cycle's allotment grants add up to the highest allotment level reached in it (upgrade top-ups)", `
+			SELECT count(*) FROM (
+				SELECT sum(amount_mc) AS total,
+				       max(CASE WHEN source_ref LIKE '%/top-up/%' THEN split_part(source_ref, '/', 3)::bigint ELSE amount_mc END) AS level
+				FROM grants WHERE org_id = $1 AND kind = 'plan_allotment'
+				GROUP BY split_part(source_ref, '/', 1)) c
+			WHERE total <> level`},
+		{"a cycle's allotment grants all expire at the cycle's end", `
+			SELECT count(*) FROM (
+				SELECT count(DISTINCT expires_at) AS ends FROM grants WHERE org_id = $1 AND kind = 'plan_allotment'
+				GROUP BY split_part(source_ref, '/', 1)) c
+			WHERE ends <> 1`},
+		{"no grant expires twice", `
+			SELECT count(*) FROM (SELECT grant_id FROM ledger_entries WHERE org_id = $1 AND kind = 'expiry'
+			                      GROUP BY grant_id HAVING count(*) > 1) x`},
+		{"no allotment outlives its cycle", `
+			SELECT count(*) FROM grants g JOIN accounts a ON a.org_id = g.org_id
+			WHERE g.org_id = $1 AND g.kind = 'plan_allotment' AND g.expires_at <= a.cycle_start AND g.remaining_mc > 0`},
+		{"a cycle has at most one renewal charge", `
+			SELECT count(*) FROM (SELECT period_start FROM plan_charges WHERE org_id = $1 AND kind = 'renewal'
+			                      GROUP BY period_start HAVING count(*) > 1) x`},
+		{"every plan charge points at an allotment grant of its org and that grant's entry", `
+			SELECT count(*) FROM plan_charges c
+			LEFT JOIN grants g ON g.id = c.grant_id
+			LEFT JOIN ledger_entries e ON e.id = c.entry_id
+			WHERE c.org_id = $1 AND c.grant_id IS NOT NULL
+			  AND (g.org_id <> c.org_id OR g.kind <> 'plan_allotment' OR e.grant_id IS DISTINCT FROM g.id)`},
 		{"execution totals equal the events", `
 			SELECT COALESCE((SELECT sum(credits_mc) FROM execution_usage WHERE org_id = $1), 0)
 			     - COALESCE((SELECT sum(cost_mc) FROM usage_events WHERE org_id = $1), 0)`},

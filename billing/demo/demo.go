@@ -90,9 +90,9 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("demo: admin: %w", err)
 	}
-	org, err := ids.CreateOrg(ctx, billing.NewOrg{Name: OrgName, PlanCode: "pro"}, admin.ID)
+	org, err := signUpOnPro(ctx, svc, ids, admin.ID)
 	if err != nil {
-		return nil, fmt.Errorf("demo: org: %w", err)
+		return nil, err
 	}
 	users := []string{admin.ID}
 	for _, m := range []struct{ email, name string }{{MemberEmail, "Dana Developer"}, {OpsEmail, "Omar Operations"}} {
