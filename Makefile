@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   := ./lux
+# Test servers, installed into .bin/ at pinned versions (see docs/DESIGN.md, tests).
+STRIPE_MOCK := $(CURDIR)/.bin/stripe-mock
 
 .PHONY: run test build generate lint bench screenshots migrate tools clean
 
@@ -13,9 +15,9 @@ run: build
 	  DATABASE_URL=$$url exec $(BIN) serve
 
 ## test: every test (domain, API, browser) against a real PostgreSQL, with the race detector
-test: generate
+test: generate $(STRIPE_MOCK)
 	@url=$$(scripts/postgres.sh postgres) && \
-	  LUX_TEST_DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 20m ./...
+	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) $(GO) test -race -count=1 -timeout 20m ./...
 
 ## build: the lux binary
 build: generate
@@ -42,9 +44,13 @@ bench: build
 	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/reports
 
 ## screenshots: PNGs of every billing page, desktop and phone, in screenshots/
-screenshots:
+screenshots: $(STRIPE_MOCK)
 	@url=$$(scripts/postgres.sh postgres) && \
-	  LUX_TEST_DATABASE_URL=$$url LUX_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run TestScreenshots ./e2e/
+	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) LUX_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run TestScreenshots ./e2e/
+
+## .bin/stripe-mock: Stripe's API test server, for the payment tests
+$(STRIPE_MOCK):
+	GOBIN=$(CURDIR)/.bin $(GO) install github.com/stripe/stripe-mock@v0.203.0
 
 clean:
 	rm -f $(BIN)
