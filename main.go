@@ -4,9 +4,15 @@
 //	lux migrate                    apply database migrations
 //	lux seed demo [--if-empty]     create the demo organization
 //	lux apikey create --email E    print a new API key for E (shown once)
-//	lux credits [--json]           balance, plan, cycle usage and limit, via the API
+//	lux credits [--json] [--check] [--watch]  balance, plan, cycle usage and limit, via the API
 //	lux usage [--range 30d …]      usage by day, week or month and by type, flow or member
 //	lux org set-plan --org ID --plan P [--credits N] [--now]   change a plan (operators)
+//	lux login / lux logout         save (or forget) the server URL and API key for the commands above
+//	lux estimate --ai M:CxT …      a month's credits, cost, plan and savings from lines of work
+//	lux limits [--monthly-limit N] show the limits; admins set them with flags
+//	lux completion bash|zsh        shell completion
+//
+// Exit codes: 0 ok, 1 error, 2 wrong usage, 3 flows paused (lux credits --check).
 package main
 
 import (
@@ -28,6 +34,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/billing/estimate"
 	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/handlers"
 	"github.com/luxstudio/lux-billing/migrations"
@@ -48,8 +55,8 @@ type Config struct {
 	CreditPriceCents int64  `env:"LUX_CREDIT_PRICE_CENTS" default:"1" help:"Price of one credit in US cents."`
 	PlanPrices       string `env:"LUX_PLAN_PRICES" default:"starter=2900,pro=24900" help:"Monthly plan prices in US cents, as code=cents pairs."`
 	StripePlanPrices string `env:"STRIPE_PLAN_PRICES" help:"Stripe price ids of the paid plans, as code=price_id pairs (starter=price_…,pro=price_…)."`
-	APIURL           string `env:"LUX_API_URL" default:"http://localhost:8080" help:"Server the client commands talk to."`
-	APIKey           string `env:"LUX_API_KEY" help:"API key the client commands use."`
+	APIURL           string `env:"LUX_API_URL" help:"Server the client commands talk to (default: the one lux login saved, else http://localhost:8080)."`
+	APIKey           string `env:"LUX_API_KEY" help:"API key the client commands use (default: the one lux login saved)."`
 	LogLevel         string `env:"LUX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 }
 
@@ -69,20 +76,43 @@ type cli struct {
 	Org     struct {
 		SetPlan orgSetPlanCmd `cmd:"" name:"set-plan" help:"Change an organization's plan (Enterprise allotments): from the next cycle, or --now."`
 	} `cmd:"" help:"Operator commands on organizations."`
+
+	Login      loginCmd      `cmd:"" help:"Check a server URL and API key, and save them for the client commands."`
+	Logout     logoutCmd     `cmd:"" help:"Forget the saved server URL and API key."`
+	Estimate   estimateCmd   `cmd:"" help:"Estimate a month's credits, cost and plan from lines of work."`
+	Limits     limitsCmd     `cmd:"" help:"Show the monthly limit, alert thresholds and member limits; admins set them with flags."`
+	Completion completionCmd `cmd:"" help:"Print shell completion for bash or zsh: eval \"$(lux completion bash)\"."`
 }
 
 func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run runs lux with args and returns its exit code: 0 ok, 1 error, 2 wrong usage (kong's
+// parse errors included), 3 flows paused (`lux credits --check`).
+func run(args []string) int {
 	var c cli
-	kctx := kong.Parse(&c, kong.Name("lux"), kong.Description("Lux billing: credits, usage and the Settings → Billing pages."), kong.UsageOnError())
+	parser, err := kong.New(&c, kong.Name("lux"), kong.Description("Lux billing: credits, usage and the Settings → Billing pages."))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lux:", err)
+		return exitFailed
+	}
+	completeIfAsked(parser)
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lux:", err)
+		fmt.Fprintln(os.Stderr, "Run `lux --help` (or `lux COMMAND --help`) for usage.")
+		return exitUsage
+	}
 	log := newLogger(c.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))
-	err := kctx.Run(&c.Config, log)
-	if err != nil {
+	if err := kctx.Run(&c.Config, log); err != nil {
 		fmt.Fprintln(os.Stderr, "lux:", billing.ErrorMessageOr(err))
-		os.Exit(1)
+		return exitCodeOf(err)
 	}
+	return exitOK
 }
 
 func newLogger(level string) *slog.Logger {
@@ -181,6 +211,7 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if d.PlanChanges, err = c.planChanges(svc, log); err != nil {
 		return err
 	}
+	d.Estimate = estimate.New(svc, d.Reports, billing.Cents(c.CreditPriceCents))
 	go svc.Watch(ctx, c.databaseURL())
 	go rollOverLoop(ctx, svc, log)
 	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, d, log)

@@ -59,9 +59,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// runLux runs the lux binary with only the given LUX_* settings and returns its output.
+// runLux runs the lux binary with only the given LUX_* settings and returns its output. Unless
+// env says otherwise, XDG_CONFIG_HOME is a new empty directory, so no saved login is used.
 func runLux(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
+	return runLuxIn(t, env, "", args...)
+}
+
+// runLuxIn is runLux with stdin.
+func runLuxIn(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, exitCode int) {
+	t.Helper()
+	if _, ok := env["XDG_CONFIG_HOME"]; !ok {
+		env = withEnv(env, "XDG_CONFIG_HOME", t.TempDir())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, luxBinary(t), args...)
@@ -75,6 +85,7 @@ func runLux(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 	}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdin = strings.NewReader(stdin)
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {
@@ -161,8 +172,8 @@ func TestCLI_CreditsWithoutAKeyExplainsAndFails(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"no key", map[string]string{"LUX_API_URL": url}, "set LUX_API_KEY"},
-		{"unknown key", map[string]string{"LUX_API_URL": url, "LUX_API_KEY": identity.APIKeyPrefix + strings.Repeat("0", 64)}, "not valid"},
+		{"no key", map[string]string{"LUX_API_URL": url}, "not logged in: run `lux login`"},
+		{"unknown key", map[string]string{"LUX_API_URL": url, "LUX_API_KEY": identity.APIKeyPrefix + strings.Repeat("0", 64)}, "refused the API key"},
 		{"no server", map[string]string{"LUX_API_URL": "http://127.0.0.1:1", "LUX_API_KEY": identity.APIKeyPrefix + strings.Repeat("0", 64)}, "cannot reach the Lux API"},
 	}
 	for _, c := range cases {
@@ -181,4 +192,15 @@ func TestCLI_CreditsWithoutAKeyExplainsAndFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withEnv returns a copy of env with k set to v.
+func withEnv(env map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, val := range env {
+		if key != k {
+			out[key] = val
+		}
+	}
+	return out
 }

@@ -193,6 +193,11 @@ func share(part, whole billing.Millicredits) string {
 // writeTable prints rows with the first column left-aligned and the others right-aligned, a
 // rule under the header and, when ruleBefore > 1, a rule before that row (the totals).
 func writeTable(w io.Writer, rows [][]string, ruleBefore int) {
+	writeAlignedTable(w, rows, ruleBefore, 1)
+}
+
+// writeAlignedTable is writeTable with the columns before firstRight left-aligned.
+func writeAlignedTable(w io.Writer, rows [][]string, ruleBefore, firstRight int) {
 	widths := map[int]int{}
 	for _, r := range rows {
 		for i, cell := range r {
@@ -213,7 +218,7 @@ func writeTable(w io.Writer, rows [][]string, ruleBefore int) {
 		var parts []string
 		for i, cell := range r {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
-			if i == 0 {
+			if i < firstRight {
 				parts = append(parts, cell+pad)
 			} else {
 				parts = append(parts, pad+cell)

@@ -119,6 +119,12 @@ func TestScreenshots(t *testing.T) {
 		tb.captureDark(dir, "admin", plans)
 		tb.wait(testID("cancel-downgrade"))
 	})
+	t.Run("admin-calculator", func(t *testing.T) {
+		t.Parallel()
+		tb := newTab(t, a.URL)
+		tb.login(demo.AdminEmail, demo.Password)
+		tb.captureCalculator(dir, "admin")
+	})
 	t.Run("new-org", func(t *testing.T) {
 		t.Parallel()
 		if _, _, err := a.Identity.SignUp(context.Background(), identity.NewUser{Email: "nia@example.com", Name: "Nia New", Password: "correct horse"}, "Fresh Org"); err != nil {

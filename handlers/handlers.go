@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/luxstudio/lux-billing/billing"
+	calc "github.com/luxstudio/lux-billing/billing/estimate"
 	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/billing/reports"
@@ -27,12 +28,16 @@ type Domain struct {
 	Reports  *reports.Service
 	// PlanChanges changes plans with payment (demo provider until main configures Stripe).
 	PlanChanges *payments.Plans
+	Estimate *calc.Service // the cost calculator
 }
 
-// NewDomain builds identity and reports over the core.
+// NewDomain builds identity, reports and the calculator over the core. The calculator prices
+// credits at the default price; main replaces it when LUX_CREDIT_PRICE_CENTS says otherwise.
 func NewDomain(core *billing.Service) Domain {
-	return Domain{Billing: core, Identity: identity.New(core), Reports: reports.New(core),
+	d := Domain{Billing: core, Identity: identity.New(core), Reports: reports.New(core),
 		PlanChanges: payments.NewPlans(core, payments.PlanConfig{})}
+	d.Estimate = calc.New(core, d.Reports, calc.DefaultCreditPriceCents)
+	return d
 }
 
 // Sessions is what the page handlers need of the session cookie (web.Sessions implements it).

@@ -81,16 +81,3 @@ func (h *Pages) Limits(c echo.Context) error {
 		},
 	}))
 }
-
-// Calculator is the cost calculator page (GET /settings/billing/calculator); the rate card is
-// already shown.
-func (h *Pages) Calculator(c echo.Context) error {
-	return Render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
-		Shell:    h.Shell(c, views.NavCalculator, "Calculator"),
-		Heading:  "Cost calculator",
-		Subtitle: "Estimate what a flow will cost before it runs.",
-		Icon:     "calculator",
-		Lead:     "The live calculator is almost here. Meanwhile, the rate card below gives the price of every integration.",
-		Rates:    h.Billing.Rates().Current(h.Billing.Now()),
-	}))
-}

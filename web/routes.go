@@ -28,6 +28,7 @@ func (s *Server) routes() {
 	e.GET("/api/v1/executions/:id", h.GetExecution, key)
 	e.GET("/api/v1/credits", h.GetCredits, key)
 	e.GET("/api/v1/usage", h.GetUsage, key)
+	e.POST("/api/v1/estimate", h.PostEstimate, key)
 
 	e.POST("/webhooks/stripe", s.pages.StripeWebhook)
 

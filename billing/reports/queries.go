@@ -25,6 +25,7 @@ type queryText struct {
 	DeclareExecutionEventsCursor string
 	FetchExecutionEvents         string
 	SelectUsageSince             string
+	SelectUsageMix               string
 }
 
 // queries is read-only after package initialisation; a missing name panics there.
@@ -44,5 +45,6 @@ var queries = func() queryText {
 		DeclareExecutionEventsCursor: f.Get("declare-execution-events-cursor"),
 		FetchExecutionEvents:         f.Get("fetch-execution-events"),
 		SelectUsageSince:             f.Get("select-usage-since"),
+		SelectUsageMix:               f.Get("select-usage-mix"),
 	}
 }()

@@ -156,3 +156,16 @@ FETCH FORWARD 1000 FROM execution_events;
 -- name: select-usage-since
 -- Credits used from a day on ($1 org, $2 first day; primary key range of usage_daily).
 SELECT COALESCE(CAST(sum(credits_mc) AS bigint), 0) FROM usage_daily WHERE org_id = $1 AND day >= $2;
+
+-- name: select-usage-mix
+-- What org $1 used per usage type and model over the org-local days $2 to $3, both included (a
+-- range of usage_daily's primary key, org_id and day), for the calculator's "start from my last
+-- 30 days".
+SELECT type, model,
+       CAST(sum(credits_mc) AS bigint) AS credits_mc,
+       CAST(sum(quantity) AS bigint) AS quantity,
+       CAST(sum(events) AS bigint) AS events
+FROM usage_daily
+WHERE org_id = $1 AND day BETWEEN $2 AND $3
+GROUP BY type, model
+ORDER BY type, model;
