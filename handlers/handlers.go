@@ -28,7 +28,7 @@ type Domain struct {
 	Reports  *reports.Service
 	// PlanChanges changes plans with payment (demo provider until main configures Stripe).
 	PlanChanges *payments.Plans
-	Estimate *calc.Service // the cost calculator
+	Estimate    *calc.Service // the cost calculator
 }
 
 // NewDomain builds identity, reports and the calculator over the core. The calculator prices
