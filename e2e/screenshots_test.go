@@ -133,6 +133,12 @@ func TestScreenshots(t *testing.T) {
 		tb := newTab(t, a.URL)
 		tb.login("nia@example.com", "correct horse")
 		tb.captureUsage(dir, "new-org", screen{"usage-empty", "/settings/billing/usage", "Usage", http.StatusOK}, false)
+		// The demo checkout of an upgrade from Free.
+		tb.viewport(desktopWidth, 900, false)
+		tb.checkPage(screen{"plans", "/settings/billing/plans", "Plans", http.StatusOK})
+		tb.do(chromedp.Click(testID("upgrade-starter")))
+		tb.wait(testID("pay-plan"))
+		tb.shoot(filepath.Join(dir, "new-org-plan-checkout-desktop.png"), true)
 	})
 	t.Run("member", func(t *testing.T) {
 		t.Parallel()
