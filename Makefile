@@ -41,7 +41,8 @@ migrate: build
 bench: build
 	@url=$$(scripts/postgres.sh postgres) && \
 	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/api && \
-	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/reports
+	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/reports && \
+	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/history
 
 ## screenshots: PNGs of every billing page, desktop and phone, in screenshots/
 screenshots: $(STRIPE_MOCK)

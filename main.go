@@ -34,6 +34,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/demo"
+	"github.com/luxstudio/lux-billing/billing/documents"
 	"github.com/luxstudio/lux-billing/billing/estimate"
 	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/handlers"
@@ -43,21 +44,22 @@ import (
 
 // Config is the whole configuration, read from the environment once and passed down.
 type Config struct {
-	DatabaseURL      string `env:"DATABASE_URL" help:"PostgreSQL URL; the database is created if missing."`
-	Addr             string `env:"LUX_ADDR" default:":8080" help:"Address to serve on."`
-	BaseURL          string `env:"LUX_BASE_URL" default:"http://localhost:8080" help:"Public URL of the server."`
-	SessionSecret    string `env:"LUX_SESSION_SECRET" help:"Secret for session cookies (32+ characters). Generated and kept in .data/ when unset."`
-	StripeSecretKey  string `env:"STRIPE_SECRET_KEY" help:"Stripe secret key; without it the demo payment provider is used."`
-	StripeWebhook    string `env:"STRIPE_WEBHOOK_SECRET" help:"Stripe webhook signing secret."`
-	StripeAPIBase    string `env:"STRIPE_API_BASE" help:"Stripe API base URL (stripe-mock in tests)."`
-	SMTPURL          string `env:"SMTP_URL" help:"SMTP server for notifications, e.g. smtp://127.0.0.1:1025."`
-	MailFrom         string `env:"LUX_MAIL_FROM" default:"Lux Billing <billing@lux.local>" help:"From address of notification mail."`
-	CreditPriceCents int64  `env:"LUX_CREDIT_PRICE_CENTS" default:"1" help:"Price of one credit in US cents."`
-	PlanPrices       string `env:"LUX_PLAN_PRICES" default:"starter=2900,pro=24900" help:"Monthly plan prices in US cents, as code=cents pairs."`
-	StripePlanPrices string `env:"STRIPE_PLAN_PRICES" help:"Stripe price ids of the paid plans, as code=price_id pairs (starter=price_…,pro=price_…)."`
-	APIURL           string `env:"LUX_API_URL" help:"Server the client commands talk to (default: the one lux login saved, else http://localhost:8080)."`
-	APIKey           string `env:"LUX_API_KEY" help:"API key the client commands use (default: the one lux login saved)."`
-	LogLevel         string `env:"LUX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	DatabaseURL      string          `env:"DATABASE_URL" help:"PostgreSQL URL; the database is created if missing."`
+	Addr             string          `env:"LUX_ADDR" default:":8080" help:"Address to serve on."`
+	BaseURL          string          `env:"LUX_BASE_URL" default:"http://localhost:8080" help:"Public URL of the server."`
+	SessionSecret    string          `env:"LUX_SESSION_SECRET" help:"Secret for session cookies (32+ characters). Generated and kept in .data/ when unset."`
+	StripeSecretKey  string          `env:"STRIPE_SECRET_KEY" help:"Stripe secret key; without it the demo payment provider is used."`
+	StripeWebhook    string          `env:"STRIPE_WEBHOOK_SECRET" help:"Stripe webhook signing secret."`
+	StripeAPIBase    string          `env:"STRIPE_API_BASE" help:"Stripe API base URL (stripe-mock in tests)."`
+	SMTPURL          string          `env:"SMTP_URL" help:"SMTP server for notifications, e.g. smtp://127.0.0.1:1025."`
+	MailFrom         string          `env:"LUX_MAIL_FROM" default:"Lux Billing <billing@lux.local>" help:"From address of notification mail."`
+	CreditPriceCents int64           `env:"LUX_CREDIT_PRICE_CENTS" default:"1" help:"Price of one credit in US cents."`
+	PlanPrices       string          `env:"LUX_PLAN_PRICES" default:"starter=2900,pro=24900" help:"Monthly plan prices in US cents, as code=cents pairs."`
+	StripePlanPrices string          `env:"STRIPE_PLAN_PRICES" help:"Stripe price ids of the paid plans, as code=price_id pairs (starter=price_…,pro=price_…)."`
+	APIURL           string          `env:"LUX_API_URL" help:"Server the client commands talk to (default: the one lux login saved, else http://localhost:8080)."`
+	APIKey           string          `env:"LUX_API_KEY" help:"API key the client commands use (default: the one lux login saved)."`
+	LogLevel         string          `env:"LUX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	Documents        DocumentsConfig `embed:""`
 }
 
 type cli struct {
@@ -152,7 +154,12 @@ func (c *Config) openService(ctx context.Context) (*sqlx.DB, *billing.Service, e
 		db.Close()
 		return nil, nil, err
 	}
-	svc, err := billing.New(ctx, db, opts...)
+	docs, err := c.Documents.documentsOn(db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	svc, err := billing.New(ctx, db, append(opts, billing.WithPlanInvoicer(documents.PlanInvoicer{Docs: docs}))...)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -199,7 +206,11 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc, err := billing.New(ctx, db, append(opts, billing.WithLogger(log))...)
+	docs, err := c.Documents.documentsOn(db)
+	if err != nil {
+		return err
+	}
+	svc, err := billing.New(ctx, db, append(opts, billing.WithLogger(log), billing.WithPlanInvoicer(documents.PlanInvoicer{Docs: docs}))...)
 	if err != nil {
 		return err
 	}
@@ -208,19 +219,22 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return err
 	}
 	d := handlers.NewDomain(svc) // before Watch: the parts register what they listen to
+	d.Documents = docs
 	if d.PlanChanges, err = c.planChanges(svc, log); err != nil {
 		return err
 	}
 	d.Estimate = estimate.New(svc, d.Reports, billing.Cents(c.CreditPriceCents))
 	go svc.Watch(ctx, c.databaseURL())
-	go rollOverLoop(ctx, svc, log)
+	go rollOverLoop(ctx, svc, d.Documents, log)
 	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, d, log)
 	log.Info("serving", "addr", c.Addr, "url", c.BaseURL)
 	return srv.Start(ctx)
 }
 
-// rollOverLoop renews allotments at cycle ends even for organizations with no traffic.
-func rollOverLoop(ctx context.Context, svc *billing.Service, log *slog.Logger) {
+// rollOverLoop renews allotments at cycle ends even for organizations with no traffic, then
+// issues the statements of the cycles that closed (once per org and cycle, whichever server
+// runs it, and every missed one after downtime).
+func rollOverLoop(ctx context.Context, svc *billing.Service, docs *documents.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -228,6 +242,11 @@ func rollOverLoop(ctx context.Context, svc *billing.Service, log *slog.Logger) {
 			log.Error("cycle rollover", "err", err)
 		} else if n > 0 {
 			log.Info("rolled over billing cycles", "orgs", n)
+		}
+		if ds, err := docs.IssueDueStatements(ctx, 500); err != nil && ctx.Err() == nil {
+			log.Error("monthly statements", "err", err)
+		} else if len(ds) > 0 {
+			log.Info("issued monthly statements", "count", len(ds))
 		}
 		select {
 		case <-ctx.Done():

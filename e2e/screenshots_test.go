@@ -140,6 +140,14 @@ func TestScreenshots(t *testing.T) {
 		tb.wait(testID("pay-plan"))
 		tb.shoot(filepath.Join(dir, "new-org-plan-checkout-desktop.png"), true)
 	})
+	t.Run("documents", func(t *testing.T) {
+		t.Parallel()
+		captureDocuments(t, a, seeded.OrgID, dir)
+		tb := newTab(t, a.URL)
+		tb.login(demo.AdminEmail, demo.Password)
+		tb.captureDark(dir, "admin", screen{"history", "/settings/billing/history", "History", http.StatusOK})
+		tb.capture(dir, "admin", screen{"history-statements", "/settings/billing/history?type=statement", "History", http.StatusOK})
+	})
 	t.Run("member", func(t *testing.T) {
 		t.Parallel()
 		tb := newTab(t, a.URL)

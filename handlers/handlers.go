@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/documents"
 	calc "github.com/luxstudio/lux-billing/billing/estimate"
 	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/payments"
@@ -29,6 +30,8 @@ type Domain struct {
 	// PlanChanges changes plans with payment (demo provider until main configures Stripe).
 	PlanChanges *payments.Plans
 	Estimate    *calc.Service // the cost calculator
+	// Documents issues and renders invoices, credit notes and statements.
+	Documents *documents.Service
 }
 
 // NewDomain builds identity, reports and the calculator over the core. The calculator prices
@@ -36,6 +39,7 @@ type Domain struct {
 func NewDomain(core *billing.Service) Domain {
 	d := Domain{Billing: core, Identity: identity.New(core), Reports: reports.New(core),
 		PlanChanges: payments.NewPlans(core, payments.PlanConfig{})}
+	d.Documents = documents.New(core.DB(), documents.Config{})
 	d.Estimate = calc.New(core, d.Reports, calc.DefaultCreditPriceCents)
 	return d
 }

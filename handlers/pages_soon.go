@@ -36,22 +36,6 @@ func (h *Pages) AddCredits(c echo.Context) error {
 	}))
 }
 
-// History is the billing history page (GET /settings/billing/history).
-func (h *Pages) History(c echo.Context) error {
-	return Render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
-		Shell:    h.Shell(c, views.NavHistory, "History"),
-		Heading:  "History",
-		Subtitle: "Invoices, purchases, refunds and monthly statements.",
-		Icon:     "receipt",
-		Lead:     "Your billing history with downloadable PDFs is almost here. Until then, the overview lists the credits added recently.",
-		Points: []string{
-			"Every purchase, refund, plan charge and monthly statement",
-			"PDF invoices with sequential numbers, such as LUX-2026-000042",
-			"Monthly statements with the credits used by member, flow and integration",
-		},
-	}))
-}
-
 // Limits is the limits page, for admins (GET /settings/billing/limits).
 func (h *Pages) Limits(c echo.Context) error {
 	cs, err := h.Billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)

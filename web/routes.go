@@ -29,6 +29,8 @@ func (s *Server) routes() {
 	e.GET("/api/v1/credits", h.GetCredits, key)
 	e.GET("/api/v1/usage", h.GetUsage, key)
 	e.POST("/api/v1/estimate", h.PostEstimate, key)
+	e.GET("/api/v1/documents", h.ListDocuments, key)
+	e.GET("/api/v1/documents/:file", h.GetDocumentPDF, key)
 
 	e.POST("/webhooks/stripe", s.pages.StripeWebhook)
 
@@ -56,6 +58,9 @@ func (s *Server) routes() {
 	settings.GET("/billing/usage/executions/:executionID/events.csv", p.UsageExecutionCSV)
 	settings.GET("/billing/credits", p.AddCredits, requireAdmin)
 	settings.GET("/billing/history", p.History)
+	settings.GET("/billing/history/draft.pdf", p.HistoryDraft)
+	settings.GET("/billing/history/:file", p.HistoryPDF)
+	settings.POST("/billing/history/profile", p.SaveBillingProfile, requireAdmin)
 	settings.GET("/billing/limits", p.Limits, requireAdmin)
 	settings.GET("/billing/plans", p.Plans)
 	settings.POST("/billing/plans", p.ChangePlan, requireAdmin)

@@ -184,6 +184,9 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 	if err := svc.SetMemberLimit(ctx, org, users[1], &devLimit); err != nil {
 		return nil, err
 	}
+	if err := SeedHistory(ctx, db, org, admin.ID, now); err != nil {
+		return nil, err
+	}
 	key, _, err := ids.CreateAPIKey(ctx, org, admin.ID, "Demo key")
 	if err != nil {
 		return nil, err
