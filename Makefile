@@ -38,11 +38,12 @@ migrate: build
 	@DATABASE_URL=$$(scripts/postgres.sh lux) $(BIN) migrate
 
 ## bench: load the API on loopback and record figures (see docs/BENCHMARKS.md)
-bench: build
+bench: build $(STRIPE_MOCK)
 	@url=$$(scripts/postgres.sh postgres) && \
 	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/api && \
 	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/reports && \
-	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/history
+	  LUX_BENCH_SERVER_URL=$$url $(GO) run ./bench/history && \
+	  LUX_BENCH_SERVER_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) $(GO) run ./bench/payments
 
 ## screenshots: PNGs of every billing page, desktop and phone, in screenshots/
 screenshots: $(STRIPE_MOCK)

@@ -393,31 +393,11 @@ func GrantKindLabel(kind string) string {
 // settled from it first. ref makes a purchase once-only: granting the same purchase ref again
 // returns (0, nil) and changes nothing. expiresAt nil means the credits never expire.
 func (s *Service) GrantCredits(ctx context.Context, orgID, kind string, amount Millicredits, expiresAt *time.Time, ref, memo string) (int64, error) {
-	switch kind {
-	case GrantPurchase, GrantFreeTier, GrantPromo, GrantAdjustment:
-	default:
-		return 0, Errorf(EINVALID, "grant kind %q cannot be granted by hand", kind)
-	}
-	if amount <= 0 {
-		return 0, Errorf(EINVALID, "a grant must be a positive amount of credits")
-	}
-	now := s.now()
-	if expiresAt != nil && !expiresAt.After(now) {
-		return 0, Errorf(EINVALID, "a grant's expiry must be in the future")
-	}
-	if memo == "" {
-		memo = GrantKindLabel(kind)
-	}
 	var id int64
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		lt, err := s.lockLedger(ctx, tx, orgID, now)
-		if err != nil {
-			return err
-		}
-		if id, err = lt.grant(ctx, kind, amount, expiresAt, ref, memo, now); err != nil {
-			return err
-		}
-		return lt.flush(ctx)
+	err := s.WithLedger(ctx, orgID, func(l *LedgerTx) error {
+		var err error
+		id, err = l.Grant(ctx, kind, amount, expiresAt, ref, memo)
+		return err
 	})
 	return id, err
 }

@@ -45,6 +45,7 @@ type queryText struct {
 	SetRebuildMemory       string
 	DeleteUsageDaily       string
 	RebuildUsageDaily      string
+	SelectGrantRemainders  string
 }
 
 // queries is read-only after package initialisation; a missing name panics there.
@@ -86,5 +87,6 @@ var queries = func() queryText {
 		SetRebuildMemory:       f.Get("set-rebuild-memory"),
 		DeleteUsageDaily:       f.Get("delete-usage-daily"),
 		RebuildUsageDaily:      f.Get("rebuild-usage-daily"),
+		SelectGrantRemainders:  f.Get("select-grant-remainders"),
 	}
 }()

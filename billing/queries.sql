@@ -430,3 +430,7 @@ UPDATE subscriptions SET event_at = $2 WHERE org_id = $1;
 
 -- name: select-plan-name
 SELECT name FROM plans WHERE code = $1;
+
+-- name: select-grant-remainders
+-- What is left of grants $2 of org $1 (grants primary key).
+SELECT id, remaining_mc FROM grants WHERE org_id = $1 AND id = ANY($2::bigint[]);

@@ -67,6 +67,27 @@ func AssertLedger(t testing.TB, db *sqlx.DB, orgID string) {
 			LEFT JOIN ledger_entries e ON e.id = c.entry_id
 			WHERE c.org_id = $1 AND c.grant_id IS NOT NULL
 			  AND (g.org_id <> c.org_id OR g.kind <> 'plan_allotment' OR e.grant_id IS DISTINCT FROM g.id)`},
+		{"a purchase is paid exactly when it has a grant, of its own amount and reference", `
+			SELECT count(*) FROM purchases p LEFT JOIN grants g ON g.id = p.grant_id
+			WHERE p.org_id = $1 AND ((p.status = 'paid') <> (g.id IS NOT NULL)
+			   OR g.amount_mc <> p.credits_mc OR g.kind <> 'purchase' OR g.source_ref <> p.id OR g.org_id <> p.org_id)`},
+		{"no purchase is granted twice", `
+			SELECT count(*) FROM purchases p
+			WHERE p.org_id = $1 AND (SELECT count(*) FROM grants g WHERE g.org_id = p.org_id AND g.kind = 'purchase' AND g.source_ref = p.id) > 1`},
+		{"each refund removed its credits from its purchase's grant, no more than was unused", `
+			SELECT count(*) FROM refunds r
+			JOIN purchases p ON p.id = r.purchase_id
+			JOIN ledger_entries e ON e.id = r.entry_id
+			WHERE r.org_id = $1 AND (e.kind <> 'refund' OR e.amount_mc <> -r.credits_mc OR e.grant_id IS DISTINCT FROM p.grant_id
+			   OR r.credits_mc > p.credits_mc - COALESCE((SELECT sum(a.amount_mc) FROM allocations a
+			                                                WHERE a.grant_id = p.grant_id AND a.entry_id <> r.entry_id), 0)
+			   OR (SELECT sum(a.amount_mc) FROM allocations a WHERE a.entry_id = e.id AND a.grant_id = p.grant_id) <> r.credits_mc)`},
+		{"a refund returns no more money than its credits' share of the price", `
+			SELECT count(*) FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+			WHERE r.org_id = $1 AND 2 * r.amount_cents * p.credits_mc > 2 * p.price_cents * r.credits_mc + p.credits_mc`},
+		{"every refund entry is a recorded refund", `
+			SELECT count(*) FROM ledger_entries e
+			WHERE e.org_id = $1 AND e.kind = 'refund' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.entry_id = e.id)`},
 		{"execution totals equal the events", `
 			SELECT COALESCE((SELECT sum(credits_mc) FROM execution_usage WHERE org_id = $1), 0)
 			     - COALESCE((SELECT sum(cost_mc) FROM usage_events WHERE org_id = $1), 0)`},

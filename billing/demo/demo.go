@@ -119,8 +119,7 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 		day := start.Truncate(24 * time.Hour).Add(time.Duration(d) * 24 * time.Hour)
 		if amt, ok := purchases[d]; ok {
 			set(day.Add(9 * time.Hour))
-			ref := fmt.Sprintf("demo_purchase_day_%d", d)
-			if _, err := svc.GrantCredits(ctx, org, billing.GrantPurchase, billing.Credits(amt), nil, ref, fmt.Sprintf("Purchased %d credits", amt)); err != nil {
+			if err := buyCredits(ctx, svc, ids, org, admin.ID, amt); err != nil {
 				return nil, err
 			}
 		}
