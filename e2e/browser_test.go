@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
@@ -70,6 +71,11 @@ func runWithBrowser(m *testing.M) int {
 
 // newApp serves the real server on a loopback port, over its own database.
 func newApp(t *testing.T) *webtest.Server { return webtest.New(t, webtest.Options{}) }
+
+// newAppWith is newApp with payments configured by pc (the demo provider unless pc says).
+func newAppWith(t *testing.T, pc payments.Config) *webtest.Server {
+	return webtest.New(t, webtest.Options{Payments: &pc})
+}
 
 // tab is one browser tab with its own cookies, bound to a test: every step fails the test on
 // error, and a failed test leaves a screenshot of the tab behind.

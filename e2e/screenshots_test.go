@@ -118,6 +118,22 @@ func TestScreenshots(t *testing.T) {
 		tb.capture(dir, "admin", plans)
 		tb.captureDark(dir, "admin", plans)
 		tb.wait(testID("cancel-downgrade"))
+	// Add credits in demo mode: the checkout, the purchase done, the refund's confirm step.
+	t.Run("admin-credits", func(t *testing.T) {
+		t.Parallel()
+		tb := newTab(t, a.URL)
+		tb.login(demo.AdminEmail, demo.Password)
+		tb.open("/settings/billing/credits")
+		tb.do(chromedp.Click(chromedp.CSS(`[data-testid="pack-5,000"] button`)))
+		tb.wait(testID("demo-pay"))
+		checkout := tb.location()
+		tb.capture(dir, "admin", screen{"credits-checkout", checkout, "Checkout", http.StatusOK})
+		tb.do(chromedp.Click(testID("demo-pay")))
+		tb.wait(testID("purchase-done"))
+		done := tb.location()
+		tb.capture(dir, "admin", screen{"credits-success", done, "Your purchase", http.StatusOK})
+		tb.capture(dir, "admin", screen{"credits-refund", done + "/refund", "Refund unused credits", http.StatusOK})
+		tb.captureDark(dir, "admin", screen{"credits", "/settings/billing/credits", "Add credits", http.StatusOK})
 	})
 	t.Run("admin-calculator", func(t *testing.T) {
 		t.Parallel()

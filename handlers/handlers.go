@@ -32,13 +32,19 @@ type Domain struct {
 	Estimate    *calc.Service // the cost calculator
 	// Documents issues and renders invoices, credit notes and statements.
 	Documents *documents.Service
+	// Payments buys and refunds credits (demo provider until main configures Stripe).
+	Payments *payments.Service
 }
 
-// NewDomain builds identity, reports and the calculator over the core. The calculator prices
-// credits at the default price; main replaces it when LUX_CREDIT_PRICE_CENTS says otherwise.
+// NewDomain builds identity, reports and the calculator over the core, and plan changes and
+// payments through the demo provider (main replaces them with the configured ones). The
+// calculator prices credits at the default price; main replaces it when LUX_CREDIT_PRICE_CENTS
+// says otherwise.
 func NewDomain(core *billing.Service) Domain {
-	d := Domain{Billing: core, Identity: identity.New(core), Reports: reports.New(core),
-		PlanChanges: payments.NewPlans(core, payments.PlanConfig{})}
+	ids := identity.New(core)
+	d := Domain{Billing: core, Identity: ids, Reports: reports.New(core),
+		PlanChanges: payments.NewPlans(core, payments.PlanConfig{}),
+		Payments:    payments.New(core, ids, payments.Config{})}
 	d.Documents = documents.New(core.DB(), documents.Config{})
 	d.Estimate = calc.New(core, d.Reports, calc.DefaultCreditPriceCents)
 	return d

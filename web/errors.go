@@ -96,7 +96,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("internal error", "id", reqID, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		msg = "Internal error. If it persists, contact support with request id " + reqID + "."
 	}
-	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+	if path := c.Request().URL.Path; strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/webhooks/") {
 		_ = c.JSON(status, api.ErrorResponse{Error: api.Error{Code: code, Message: msg}})
 		return
 	}

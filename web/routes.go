@@ -32,7 +32,8 @@ func (s *Server) routes() {
 	e.GET("/api/v1/documents", h.ListDocuments, key)
 	e.GET("/api/v1/documents/:file", h.GetDocumentPDF, key)
 
-	e.POST("/webhooks/stripe", s.pages.StripeWebhook)
+	// Payment providers: the signature authenticates, so no session or CSRF token.
+	e.POST("/webhooks/stripe", s.hooks.Stripe)
 
 	// Pages. Everything under /settings needs a session; the org always comes from it.
 	p := s.pages
@@ -57,6 +58,14 @@ func (s *Server) routes() {
 	settings.GET("/billing/usage/executions/:executionID", p.UsageExecution)
 	settings.GET("/billing/usage/executions/:executionID/events.csv", p.UsageExecutionCSV)
 	settings.GET("/billing/credits", p.AddCredits, requireAdmin)
+	settings.POST("/billing/credits", p.BuyCredits, requireAdmin)
+	settings.GET("/billing/credits/quote", p.QuoteCredits, requireAdmin)
+	settings.GET("/billing/credits/purchases/:id", p.PurchaseStatus, requireAdmin)
+	settings.GET("/billing/credits/purchases/:id/cancel", p.CancelPurchase, requireAdmin)
+	settings.GET("/billing/credits/purchases/:id/refund", p.RefundConfirm, requireAdmin)
+	settings.POST("/billing/credits/purchases/:id/refund", p.RefundPurchase, requireAdmin)
+	settings.GET("/billing/credits/demo/:id", p.DemoCheckout, requireAdmin)
+	settings.POST("/billing/credits/demo/:id/pay", p.DemoPay, requireAdmin)
 	settings.GET("/billing/history", p.History)
 	settings.GET("/billing/history/draft.pdf", p.HistoryDraft)
 	settings.GET("/billing/history/:file", p.HistoryPDF)

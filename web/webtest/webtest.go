@@ -13,6 +13,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/handlers"
 	"github.com/luxstudio/lux-billing/web"
 )
@@ -21,6 +22,8 @@ import (
 type Options struct {
 	Clock   *billingtest.Clock // nil: the real clock
 	BaseURL string             // the server's public URL; "https://…" makes cookies Secure
+	// Payments configures payments; nil: the demo provider, confirming a payment at once.
+	Payments *payments.Config
 }
 
 // Server is a running server and the domain it serves, for tests to arrange data directly.
@@ -44,6 +47,9 @@ func New(t testing.TB, o Options) *Server {
 	}
 	svc, db := billingtest.NewService(t, opts...)
 	s := &Server{Domain: handlers.NewDomain(svc), DB: db, Clock: o.Clock}
+	if o.Payments != nil {
+		s.Payments = payments.New(svc, s.Identity, *o.Payments)
+	}
 	return s.Serve(t, o.BaseURL)
 }
 
