@@ -13,6 +13,8 @@
 //	lux completion bash|zsh        shell completion
 //
 // Exit codes: 0 ok, 1 error, 2 wrong usage, 3 flows paused (lux credits --check).
+//
+//	lux refund --purchase ID       refund a purchase's unused credits (support)
 package main
 
 import (
@@ -84,6 +86,7 @@ type cli struct {
 	Estimate   estimateCmd   `cmd:"" help:"Estimate a month's credits, cost and plan from lines of work."`
 	Limits     limitsCmd     `cmd:"" help:"Show the monthly limit, alert thresholds and member limits; admins set them with flags."`
 	Completion completionCmd `cmd:"" help:"Print shell completion for bash or zsh: eval \"$(lux completion bash)\"."`
+	Refund     refundCmd     `cmd:"" help:"Refund the unused credits of a purchase (support; within 30 days of payment)."`
 }
 
 func main() {
@@ -224,6 +227,12 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return err
 	}
 	d.Estimate = estimate.New(svc, d.Reports, billing.Cents(c.CreditPriceCents))
+	if d.Payments, err = c.payments(svc, d.Identity, log); err != nil {
+		return err
+	}
+	if d.Payments.DemoMode() {
+		log.Info("STRIPE_SECRET_KEY is not set: payments go through the demo checkout; no card is charged")
+	}
 	go svc.Watch(ctx, c.databaseURL())
 	go rollOverLoop(ctx, svc, d.Documents, log)
 	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, d, log)
