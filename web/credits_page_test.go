@@ -145,6 +145,9 @@ func TestAddCredits_DemoPurchaseFromPackToBalanceThenRefund(t *testing.T) {
 	if got := list.text(`[data-testid="purchase-row"]`); !strings.Contains(got, "5,000 credits · $50.00") {
 		t.Errorf("purchase row = %q, want the refund amount", got)
 	}
+	if got := list.text(`[data-testid="refund-link"]`); got != "Refund unused credits" {
+		t.Errorf("refund link = %q", got)
+	}
 	refund := "/settings/billing/credits/purchases/" + id + "/refund"
 	conf := b.get(refund)
 	if conf.text(`[data-testid="refund-credits"]`) != "5,000 credits" || conf.text(`[data-testid="refund-amount"]`) != "$50.00" {
