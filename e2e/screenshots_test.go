@@ -118,6 +118,7 @@ func TestScreenshots(t *testing.T) {
 		tb.capture(dir, "admin", plans)
 		tb.captureDark(dir, "admin", plans)
 		tb.wait(testID("cancel-downgrade"))
+	})
 	// Add credits in demo mode: the checkout, the purchase done, the refund's confirm step.
 	t.Run("admin-credits", func(t *testing.T) {
 		t.Parallel()

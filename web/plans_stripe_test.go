@@ -25,6 +25,8 @@ func TestPlansPage_UpgradeThroughStripeCheckoutAndWebhook(t *testing.T) {
 	srv := webtest.New(t, webtest.Options{BaseURL: "http://localhost"})
 	provider := payments.NewStripePlans("sk_test_123", billingtest.StripeMock(t), map[string]string{"starter": "price_starter", "pro": "price_pro"})
 	srv.PlanChanges = payments.NewPlans(srv.Billing, payments.PlanConfig{Provider: provider, BaseURL: "http://localhost", WebhookSecret: stripeWebhookSecret})
+	// The one Stripe endpoint verifies with the payments' secret, then offers plan events to plans.
+	srv.Payments = payments.New(srv.Billing, srv.Identity, payments.Config{WebhookSecret: stripeWebhookSecret})
 	srv = srv.Serve(t, "http://localhost")
 	s := siteOf(t, srv)
 	db := srv.DB

@@ -45,7 +45,7 @@ func New(cfg Config, d handlers.Domain, log *slog.Logger) *Server {
 	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	secure := strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://")
 	s := &Server{cfg: cfg, domain: d, log: log, echo: e, sessions: NewSessions(cfg.SessionSecret, secure),
-		api: handlers.NewAPI(d), hooks: handlers.NewWebhooks(d.Payments)}
+		api: handlers.NewAPI(d), hooks: handlers.NewWebhooks(d)}
 	s.pages = handlers.NewPages(d, s.sessions)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())

@@ -171,8 +171,6 @@ type Config struct {
 	BaseURL string
 	// WebhookSecret verifies Stripe webhooks (STRIPE_WEBHOOK_SECRET).
 	WebhookSecret string
-	// StripeHandlers are offered each verified Stripe event before purchases of credits are.
-	StripeHandlers []StripeEventHandler
 	// Issuer issues invoices and credit notes; nil issues none.
 	Issuer InvoiceIssuer
 	// DemoDelay is how long the demo provider takes to confirm a payment after Pay, as Stripe's

@@ -20,11 +20,11 @@ type StripeEventHandler interface {
 // STRIPE_WEBHOOK_SECRET, Stripe's default tolerance of 5 minutes) and acts on it:
 // checkout.session.completed (paid, or an asynchronous payment in process),
 // checkout.session.async_payment_succeeded, …async_payment_failed and checkout.session.expired.
-// Each of Config.StripeHandlers is offered the event first. Other event types are acknowledged
+// Each of others (plan changes) is offered the verified event first. Other event types are acknowledged
 // and ignored (nil). A bad or stale signature, a malformed
 // body or an unknown purchase is EINVALID and nothing is granted; no configured secret is
 // EUNAVAILABLE (Stripe retries).
-func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, signature string) error {
+func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, signature string, others ...StripeEventHandler) error {
 	if s.cfg.WebhookSecret == "" {
 		return billing.Errorf(billing.EUNAVAILABLE, "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET is not set)")
 	}
@@ -35,7 +35,7 @@ func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, signa
 	if err != nil {
 		return billing.Errorf(billing.EINVALID, "the webhook's signature does not verify (%v)", err)
 	}
-	for _, h := range s.cfg.StripeHandlers {
+	for _, h := range others {
 		handled, err := h.HandleStripeEvent(ctx, ev)
 		if handled || err != nil {
 			return err
