@@ -11,6 +11,7 @@
 //	lux estimate --ai M:CxT …      a month's credits, cost, plan and savings from lines of work
 //	lux limits [--monthly-limit N] show the limits; admins set them with flags
 //	lux completion bash|zsh        shell completion
+//	lux check [--org ID]           verify the ledger invariants (exit 1 with a report)
 //
 // Exit codes: 0 ok, 1 error, 2 wrong usage, 3 flows paused (lux credits --check).
 //
@@ -87,6 +88,7 @@ type cli struct {
 	Limits     limitsCmd     `cmd:"" help:"Show the monthly limit, alert thresholds and member limits; admins set them with flags."`
 	Completion completionCmd `cmd:"" help:"Print shell completion for bash or zsh: eval \"$(lux completion bash)\"."`
 	Refund     refundCmd     `cmd:"" help:"Refund the unused credits of a purchase (support; within 30 days of payment)."`
+	Check      checkCmd      `cmd:"" help:"Verify every ledger invariant for one organization or all; exit 1 with a report when any fails."`
 }
 
 func main() {

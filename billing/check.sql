@@ -1,0 +1,117 @@
+-- Ledger invariants, checked by CheckLedger (lux check, and billingtest.AssertLedger after every
+-- test scenario). Each query returns the organizations that break the invariant, as
+-- (org_id, off): off is by how much (or how many rows) it is broken. $1 is an org id, or NULL
+-- for every organization.
+
+-- name: balance-is-ledger-sum
+SELECT a.org_id, a.balance_mc - COALESCE(e.total, 0) AS off
+FROM accounts a
+LEFT JOIN (SELECT org_id, sum(amount_mc) AS total FROM ledger_entries GROUP BY org_id) e ON e.org_id = a.org_id
+WHERE ($1::text IS NULL OR a.org_id = $1) AND a.balance_mc <> COALESCE(e.total, 0);
+
+-- name: balance-is-grants-minus-arrears
+SELECT a.org_id, a.balance_mc - (COALESCE(g.total, 0) - a.arrears_mc) AS off
+FROM accounts a
+LEFT JOIN (SELECT org_id, sum(remaining_mc) AS total FROM grants GROUP BY org_id) g ON g.org_id = a.org_id
+WHERE ($1::text IS NULL OR a.org_id = $1) AND a.balance_mc <> COALESCE(g.total, 0) - a.arrears_mc;
+
+-- name: grant-remainder-is-amount-minus-allocations
+SELECT g.org_id, count(*) AS off FROM grants g
+WHERE ($1::text IS NULL OR g.org_id = $1)
+  AND g.remaining_mc <> g.amount_mc - COALESCE((SELECT sum(amount_mc) FROM allocations a WHERE a.grant_id = g.id), 0)
+GROUP BY g.org_id;
+
+-- name: no-grant-below-zero
+SELECT org_id, count(*) AS off FROM grants
+WHERE ($1::text IS NULL OR org_id = $1) AND remaining_mc < 0
+GROUP BY org_id;
+
+-- name: arrears-are-unfunded-minus-settled
+SELECT a.org_id, a.arrears_mc - (COALESCE(u.total, 0) - COALESCE(s.total, 0)) AS off
+FROM accounts a
+LEFT JOIN (SELECT org_id, sum(unfunded_mc) AS total FROM ledger_entries GROUP BY org_id) u ON u.org_id = a.org_id
+LEFT JOIN (SELECT org_id, sum(amount_mc) AS total FROM allocations WHERE settled GROUP BY org_id) s ON s.org_id = a.org_id
+WHERE ($1::text IS NULL OR a.org_id = $1) AND a.arrears_mc <> COALESCE(u.total, 0) - COALESCE(s.total, 0);
+
+-- name: usage-entry-is-allocations-plus-unfunded
+SELECT e.org_id, count(*) AS off FROM ledger_entries e
+WHERE ($1::text IS NULL OR e.org_id = $1) AND e.kind = 'usage'
+  AND -e.amount_mc <> e.unfunded_mc + COALESCE((SELECT sum(amount_mc) FROM allocations a WHERE a.entry_id = e.id AND NOT a.settled), 0)
+GROUP BY e.org_id;
+
+-- name: usage-entries-are-event-costs
+SELECT o.id AS org_id, COALESCE(l.total, 0) - COALESCE(u.total, 0) AS off
+FROM orgs o
+LEFT JOIN (SELECT org_id, -sum(amount_mc) AS total FROM ledger_entries WHERE kind = 'usage' GROUP BY org_id) l ON l.org_id = o.id
+LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_events GROUP BY org_id) u ON u.org_id = o.id
+WHERE ($1::text IS NULL OR o.id = $1) AND COALESCE(l.total, 0) <> COALESCE(u.total, 0);
+
+-- name: usage-entry-is-its-events
+SELECT e.org_id, count(*) AS off FROM ledger_entries e
+WHERE ($1::text IS NULL OR e.org_id = $1) AND e.kind = 'usage'
+  AND -e.amount_mc <> (SELECT COALESCE(sum(cost_mc), 0) FROM usage_events u WHERE u.org_id = e.org_id AND u.entry_id = e.id)
+GROUP BY e.org_id;
+
+-- name: daily-rollup-is-events
+SELECT o.id AS org_id, COALESCE(d.total, 0) - COALESCE(u.total, 0) AS off
+FROM orgs o
+LEFT JOIN (SELECT org_id, sum(credits_mc) AS total FROM usage_daily GROUP BY org_id) d ON d.org_id = o.id
+LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_events GROUP BY org_id) u ON u.org_id = o.id
+WHERE ($1::text IS NULL OR o.id = $1) AND COALESCE(d.total, 0) <> COALESCE(u.total, 0);
+
+-- name: execution-totals-are-events
+SELECT o.id AS org_id, COALESCE(x.total, 0) - COALESCE(u.total, 0) AS off
+FROM orgs o
+LEFT JOIN (SELECT org_id, sum(credits_mc) AS total FROM execution_usage GROUP BY org_id) x ON x.org_id = o.id
+LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_events GROUP BY org_id) u ON u.org_id = o.id
+WHERE ($1::text IS NULL OR o.id = $1) AND COALESCE(x.total, 0) <> COALESCE(u.total, 0);
+
+-- name: allotment-grants-add-up
+-- Plans: a cycle's allotment grants (the first and any upgrade top-ups, source_ref
+-- "<cycle>/top-up/<level>") add up to the highest allotment level reached in it.
+SELECT org_id, count(*) AS off FROM (
+    SELECT org_id, sum(amount_mc) AS total,
+           max(CASE WHEN source_ref LIKE '%/top-up/%' THEN split_part(source_ref, '/', 3)::bigint ELSE amount_mc END) AS level
+    FROM grants WHERE ($1::text IS NULL OR org_id = $1) AND kind = 'plan_allotment'
+    GROUP BY org_id, split_part(source_ref, '/', 1)) c
+WHERE total <> level
+GROUP BY org_id;
+
+-- name: allotment-grants-expire-together
+SELECT org_id, count(*) AS off FROM (
+    SELECT org_id, count(DISTINCT expires_at) AS ends
+    FROM grants WHERE ($1::text IS NULL OR org_id = $1) AND kind = 'plan_allotment'
+    GROUP BY org_id, split_part(source_ref, '/', 1)) c
+WHERE ends <> 1
+GROUP BY org_id;
+
+-- name: no-grant-expires-twice
+SELECT org_id, count(*) AS off FROM (
+    SELECT org_id, grant_id FROM ledger_entries
+    WHERE ($1::text IS NULL OR org_id = $1) AND kind = 'expiry'
+    GROUP BY org_id, grant_id HAVING count(*) > 1) x
+GROUP BY org_id;
+
+-- name: no-allotment-outlives-its-cycle
+SELECT g.org_id, count(*) AS off FROM grants g JOIN accounts a ON a.org_id = g.org_id
+WHERE ($1::text IS NULL OR g.org_id = $1) AND g.kind = 'plan_allotment'
+  AND g.expires_at <= a.cycle_start AND g.remaining_mc > 0
+GROUP BY g.org_id;
+
+-- name: one-renewal-charge-per-cycle
+SELECT org_id, count(*) AS off FROM (
+    SELECT org_id, period_start FROM plan_charges
+    WHERE ($1::text IS NULL OR org_id = $1) AND kind = 'renewal'
+    GROUP BY org_id, period_start HAVING count(*) > 1) x
+GROUP BY org_id;
+
+-- name: plan-charge-points-at-its-allotment
+SELECT c.org_id, count(*) AS off FROM plan_charges c
+LEFT JOIN grants g ON g.id = c.grant_id
+LEFT JOIN ledger_entries e ON e.id = c.entry_id
+WHERE ($1::text IS NULL OR c.org_id = $1) AND c.grant_id IS NOT NULL
+  AND (g.org_id <> c.org_id OR g.kind <> 'plan_allotment' OR e.grant_id IS DISTINCT FROM g.id)
+GROUP BY c.org_id;
+
+-- name: select-org-exists
+SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1);
