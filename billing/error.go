@@ -1,8 +1,14 @@
 package billing
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/lib/pq"
 )
 
 // Error codes. The web layer maps each to an HTTP status in one place.
@@ -34,7 +40,8 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of err's *Error, or EINTERNAL when err is not one.
+// ErrorCode returns the code of err's *Error; EUNAVAILABLE when err says the database cannot
+// be reached (see Unavailable); EINTERNAL for anything else.
 func ErrorCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
@@ -43,16 +50,44 @@ func ErrorCode(err error) string {
 	if err == nil {
 		return ""
 	}
+	if Unavailable(err) {
+		return EUNAVAILABLE
+	}
 	return EINTERNAL
 }
 
-// ErrorMessage returns the human message of err's *Error, or "Internal error." otherwise.
+// unavailableMessage tells a person or a client what to do while the database is down.
+const unavailableMessage = "The billing database cannot be reached right now. Try again in a moment: retrying a usage batch is safe, its event ids make it count once."
+
+// ErrorMessage returns the human message of err's *Error, the outage message when the
+// database cannot be reached, or "Internal error." otherwise.
 func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
 	}
+	if Unavailable(err) {
+		return unavailableMessage
+	}
 	return "Internal error."
+}
+
+// Unavailable reports whether err means the database cannot be reached or is shutting down or
+// starting up (a refused or cut connection, SQLSTATE classes 08 and 57P, too many
+// connections): a 503 that a retry may cure, not a bug.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		code := string(pe.Code)
+		return pe.Code.Class() == "08" || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // ErrorMessageOr returns err's human message for an *Error, and err's own text otherwise (for
