@@ -20,14 +20,14 @@ import (
 // until it gets one, as the flow engine does, so at the end every event sent is in one of the
 // two sets.
 type book struct {
-	mu        sync.Mutex
-	acked     map[string]string // id → credits answered
-	refused   map[string]bool
-	bodies    map[string]event // acknowledged events as sent, for replays
-	replays   int // replayed events answered duplicate:true, as they must be
-	retries   int // batches sent again after no answer or a 503
-	statuses  map[int]int
-	problems  []string
+	mu       sync.Mutex
+	acked    map[string]string // id → credits answered
+	refused  map[string]bool
+	bodies   map[string]event // acknowledged events as sent, for replays
+	replays  int              // replayed events answered duplicate:true, as they must be
+	retries  int              // batches sent again after no answer or a 503
+	statuses map[int]int
+	problems []string
 }
 
 func newBook() *book {
