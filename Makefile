@@ -5,19 +5,35 @@ BIN   := ./lux
 # Test servers, installed into .bin/ at pinned versions (see docs/DESIGN.md, tests).
 STRIPE_MOCK := $(CURDIR)/.bin/stripe-mock
 
-.PHONY: run test build generate lint bench screenshots migrate tools clean
+.PHONY: run test test-faults fuzz build generate lint bench screenshots migrate tools clean
 
-## run: build, find or start PostgreSQL, seed the demo org on an empty database, serve on :8080
+## run: install PostgreSQL if missing, build, find or start it, seed the demo org on an empty
+## database, serve on :8080
 run: build
+	@scripts/setup.sh run
 	@url=$$(scripts/postgres.sh lux) && \
 	  DATABASE_URL=$$url $(BIN) seed demo --if-empty && \
 	  echo "Open http://localhost:8080/settings/billing — admin@lux.local / lux-demo" && \
 	  DATABASE_URL=$$url exec $(BIN) serve
 
-## test: every test (domain, API, browser) against a real PostgreSQL, with the race detector
+## test: every test (domain, API, browser) against a real PostgreSQL, with the race detector;
+## installs PostgreSQL, Chromium and poppler-utils first when they are missing
 test: generate $(STRIPE_MOCK)
+	@scripts/setup.sh test
 	@url=$$(scripts/postgres.sh postgres) && \
 	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) $(GO) test -race -count=1 -timeout 20m ./...
+
+## test-faults: the fault suite (kill -9 under load, database outage, replays) on the real
+## binary and private PostgreSQL clusters, then every fuzz target for FUZZTIME each
+test-faults: generate
+	@scripts/setup.sh faults
+	$(GO) test -tags faults -count=1 -v -timeout 10m ./faults/ 2>&1 | grep -E '^(=== RUN|--- |FAIL|ok|PASS)|FIGURES|seed|_test.go' ; exit $${PIPESTATUS[0]}
+	@$(MAKE) --no-print-directory fuzz
+
+## fuzz: every Go fuzz target for FUZZTIME each (default 5s)
+FUZZTIME ?= 5s
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
 
 ## build: the lux binary
 build: generate
