@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
 )
 
@@ -17,7 +18,8 @@ func TestCLI_CheckPassesOnASoundLedgerAndReportsABrokenOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, org, err := svc.SignUp(ctx, billing.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Analytical Engines")
+	ids := identity.New(svc)
+	u, org, err := ids.SignUp(ctx, identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Analytical Engines")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,28 +4,34 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"reflect"
 )
 
 //go:embed check.sql
 var checkSQL string
 
-// checkQueries are the ledger invariants of check.sql, one query each.
-type checkQueries struct {
-	balanceIsLedgerSum          string `query:"balance-is-ledger-sum" invariant:"the cached balance equals the sum of the ledger"`
-	balanceIsGrantsMinusArrears string `query:"balance-is-grants-minus-arrears" invariant:"the balance equals live grants minus arrears"`
-	grantRemainder              string `query:"grant-remainder-is-amount-minus-allocations" invariant:"every grant's remainder equals its amount minus its allocations"`
-	noGrantBelowZero            string `query:"no-grant-below-zero" invariant:"no grant is below zero"`
-	arrears                     string `query:"arrears-are-unfunded-minus-settled" invariant:"arrears equal unfunded usage minus what was settled"`
-	usageEntryPaid              string `query:"usage-entry-is-allocations-plus-unfunded" invariant:"each usage entry is paid by its allocations plus its unfunded part"`
-	usageEntriesAreCosts        string `query:"usage-entries-are-event-costs" invariant:"usage entries equal the events' costs"`
-	usageEntryIsItsEvents       string `query:"usage-entry-is-its-events" invariant:"each usage entry equals its own events"`
-	dailyRollup                 string `query:"daily-rollup-is-events" invariant:"the daily rollup equals the events"`
-	executionTotals             string `query:"execution-totals-are-events" invariant:"execution totals equal the events"`
-	selectOrgExists             string `query:"select-org-exists"`
+// invariant is one ledger rule of check.sql: its statement and what it says.
+type invariant struct {
+	query string
+	rule  string
 }
 
-var checkQ = mustLoadQueries[checkQueries](checkSQL)
+var (
+	checkQueries = ParseQueries("billing/check.sql", checkSQL)
+	// invariants lists every rule CheckLedger verifies, in report order.
+	invariants = []invariant{
+		{checkQueries.Get("balance-is-ledger-sum"), "the cached balance equals the sum of the ledger"},
+		{checkQueries.Get("balance-is-grants-minus-arrears"), "the balance equals live grants minus arrears"},
+		{checkQueries.Get("grant-remainder-is-amount-minus-allocations"), "every grant's remainder equals its amount minus its allocations"},
+		{checkQueries.Get("no-grant-below-zero"), "no grant is below zero"},
+		{checkQueries.Get("arrears-are-unfunded-minus-settled"), "arrears equal unfunded usage minus what was settled"},
+		{checkQueries.Get("usage-entry-is-allocations-plus-unfunded"), "each usage entry is paid by its allocations plus its unfunded part"},
+		{checkQueries.Get("usage-entries-are-event-costs"), "usage entries equal the events' costs"},
+		{checkQueries.Get("usage-entry-is-its-events"), "each usage entry equals its own events"},
+		{checkQueries.Get("daily-rollup-is-events"), "the daily rollup equals the events"},
+		{checkQueries.Get("execution-totals-are-events"), "execution totals equal the events"},
+	}
+	selectOrgExists = checkQueries.Get("select-org-exists")
+)
 
 // LedgerViolation is one ledger invariant that one organization breaks. Off is by how much
 // (in millicredits) or in how many rows, depending on the invariant.
@@ -43,12 +49,12 @@ func (v LedgerViolation) String() string {
 // CheckLedger verifies every ledger invariant (see docs/DESIGN.md, "Ledger") for one
 // organization, or for all of them when orgID is "". It returns the violations found, none
 // when the ledger is sound; an unknown organization is ENOTFOUND. A capability that adds
-// ledger rules adds its invariant to check.sql and checkQueries.
+// ledger rules adds its invariant to check.sql and invariants.
 func (s *Service) CheckLedger(ctx context.Context, orgID string) ([]LedgerViolation, error) {
 	var org any // NULL checks every organization
 	if orgID != "" {
 		var exists bool
-		if err := s.db.GetContext(ctx, &exists, checkQ.selectOrgExists, orgID); err != nil {
+		if err := s.DB().GetContext(ctx, &exists, selectOrgExists, orgID); err != nil {
 			return nil, fmt.Errorf("billing: check ledger: %w", err)
 		}
 		if !exists {
@@ -57,22 +63,16 @@ func (s *Service) CheckLedger(ctx context.Context, orgID string) ([]LedgerViolat
 		org = orgID
 	}
 	var out []LedgerViolation
-	v := reflect.ValueOf(*checkQ)
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name := t.Field(i).Tag.Get("invariant")
-		if name == "" {
-			continue
-		}
+	for _, inv := range invariants {
 		var rows []struct {
 			OrgID string `db:"org_id"`
 			Off   int64  `db:"off"`
 		}
-		if err := s.db.SelectContext(ctx, &rows, v.Field(i).String(), org); err != nil {
-			return nil, fmt.Errorf("billing: check ledger (%s): %w", name, err)
+		if err := s.DB().SelectContext(ctx, &rows, inv.query, org); err != nil {
+			return nil, fmt.Errorf("billing: check ledger (%s): %w", inv.rule, err)
 		}
 		for _, r := range rows {
-			out = append(out, LedgerViolation{OrgID: r.OrgID, Invariant: name, Off: r.Off})
+			out = append(out, LedgerViolation{OrgID: r.OrgID, Invariant: inv.rule, Off: r.Off})
 		}
 	}
 	return out, nil

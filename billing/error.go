@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
+	"strings"
 	"syscall"
 
 	"github.com/lib/pq"
@@ -35,9 +37,51 @@ type Error struct {
 // Error implements the error interface.
 func (e *Error) Error() string { return fmt.Sprintf("billing: %s: %s", e.Code, e.Message) }
 
-// Errorf returns an *Error with the given code and formatted message.
+// Errorf returns an *Error with the given code and formatted message. A string quoted with %q
+// is cut to its first MaxQuoted characters (see Quote): the value that was wrong may be huge or
+// hostile, and the message needs only enough of it to be recognised.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, shortenQuoted(format, args)...)}
+}
+
+// shortenQuoted returns args with every string formatted by a %q verb of format cut to
+// MaxQuoted characters plus an ellipsis.
+func shortenQuoted(format string, args []any) []any {
+	var out []any
+	arg := 0
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		for i < len(format) && strings.IndexByte("+-# 0123456789.[]", format[i]) >= 0 {
+			i++
+		}
+		if i >= len(format) || format[i] == '%' {
+			continue
+		}
+		if format[i] == '*' {
+			arg++ // a width from the arguments (not used by our messages)
+			continue
+		}
+		if arg >= len(args) {
+			break
+		}
+		if v := reflect.ValueOf(args[arg]); format[i] == 'q' && v.Kind() == reflect.String {
+			if str := v.String(); cutText(str, MaxQuoted) != str {
+				cut := cutText(str, MaxQuoted)
+				if out == nil {
+					out = append([]any(nil), args...)
+				}
+				out[arg] = cut + "…"
+			}
+		}
+		arg++
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 // ErrorCode returns the code of err's *Error; EUNAVAILABLE when err says the database cannot

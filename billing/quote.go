@@ -1,9 +1,6 @@
 package billing
 
-import (
-	"strconv"
-	"unicode/utf8"
-)
+import "strconv"
 
 // MaxQuoted is how many characters of a value a message quotes at most.
 const MaxQuoted = 40
@@ -12,29 +9,20 @@ const MaxQuoted = 40
 // ellipsis marks the cut), so that a huge or hostile value never comes back whole in an error.
 // Control characters and invalid bytes are escaped.
 func Quote(s string) string {
-	n, cut := 0, len(s)
-	for i := range s {
-		if n == MaxQuoted {
-			cut = i
-			break
-		}
-		n++
-	}
-	if cut < len(s) {
-		return strconv.Quote(s[:cut]) + "…"
+	if cut := cutText(s, MaxQuoted); cut != s {
+		return strconv.Quote(cut) + "…"
 	}
 	return strconv.Quote(s)
 }
 
-// validText reports whether s is valid UTF-8 without NUL bytes: what the database can store.
-func validText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return false
+// cutText returns the first n characters of s (all of s when it is shorter).
+func cutText(s string, n int) string {
+	count := 0
+	for i := range s {
+		if count == n {
+			return s[:i]
 		}
+		count++
 	}
-	return true
+	return s
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/migrations"
 )
 
@@ -162,11 +163,12 @@ func seedOrg(t *testing.T, dsn, email string) (orgID, key string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, org, err := svc.SignUp(ctx, billing.NewUser{Email: email, Password: "correct horse battery"}, "Fault Injection Ltd")
+	ids := identity.New(svc)
+	u, org, err := ids.SignUp(ctx, identity.NewUser{Email: email, Password: "correct horse battery"}, "Fault Injection Ltd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err = svc.CreateAPIKey(ctx, org, u.ID, "faults")
+	key, _, err = ids.CreateAPIKey(ctx, org, u.ID, "faults")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,10 @@ func decodeJSON(c echo.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	return unmarshalStrict(body, v)
+	if err := unmarshalStrict(body, v); err != nil {
+		return err
+	}
+	return refuseDuplicateKeys(body)
 }
 
 func unmarshalStrict(body []byte, v any) error {
@@ -109,6 +112,9 @@ func jsonKind(goKind string) string {
 func DecodeUsageRequest(body []byte) ([]billing.UsageEvent, error) {
 	var req usageRequestJSON
 	if err := unmarshalStrict(body, &req); err != nil {
+		return nil, err
+	}
+	if err := refuseDuplicateKeys(body); err != nil {
 		return nil, err
 	}
 	if req.Events == nil {
@@ -182,7 +188,11 @@ func (ej *usageEventJSON) event() (billing.UsageEvent, error) {
 	if ej.OccurredAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *ej.OccurredAt)
 		if err != nil {
-			return e, invalid("\"occurredAt\" %q is not an RFC 3339 time such as 2026-11-26T10:00:00Z", *ej.OccurredAt)
+			return e, invalid("\"occurredAt\" %s is not an RFC 3339 time such as 2026-11-26T10:00:00Z", billing.Quote(*ej.OccurredAt))
+		}
+		if t.IsZero() {
+			// The zero time is a time that was given, not "now": it is far outside the window.
+			return e, invalid("\"occurredAt\" %s is outside the accepted window (at most 400 days ago, 5 minutes ahead): leave it out to mean now", *ej.OccurredAt)
 		}
 		e.OccurredAt = t
 	}

@@ -129,7 +129,7 @@ func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (v
 		}
 		d, err := reports.ParseDate(s)
 		if err != nil {
-			return d, billing.Errorf(billing.EINVALID, "the %s date %q is not a date: use YYYY-MM-DD, like 2026-03-01", name, s)
+			return d, billing.Errorf(billing.EINVALID, "the %s date: %s", name, billing.ErrorMessage(err))
 		}
 		return d, nil
 	}

@@ -59,6 +59,14 @@ var (
 // limits.
 const maxFormBytes = "64K"
 
+// maxBody is the most a request body to path may hold.
+func maxBody(path string) int64 {
+	if machinePath(path) {
+		return handlers.MaxBodyBytes
+	}
+	return 64 << 10
+}
+
 // formLimit refuses page requests with bodies over maxFormBytes (413).
 func formLimit() echo.MiddlewareFunc {
 	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{

@@ -54,6 +54,8 @@ func New(cfg Config, d handlers.Domain, log *slog.Logger) *Server {
 	e.Use(metricsMiddleware)
 	e.Use(securityHeaders(secure))
 	e.Use(formLimit())
+	e.Use(requireJSON)
+	e.Use(checkText(maxBody))
 	e.Use(csrf(secure))
 	s.routes()
 	return s

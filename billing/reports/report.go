@@ -6,8 +6,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -95,6 +97,9 @@ func (q ReportQuery) Normalize() (ReportQuery, error) {
 	}
 	if q.TopFlows < 0 || q.TopFlows > MaxTopFlows {
 		return q, billing.Errorf(billing.EINVALID, "top flows must be between 1 and %d (got %d)", MaxTopFlows, q.TopFlows)
+	}
+	if q.Type != "" && !slices.Contains(billing.Types, q.Type) {
+		return q, billing.Errorf(billing.EINVALID, "type %q is not one of %s", q.Type, strings.Join(billing.Types, ", "))
 	}
 	for _, f := range []struct{ name, v string }{{"flow", q.FlowID}, {"user", q.UserID}, {"type", q.Type}} {
 		if len(f.v) > billing.MaxIDLength {
@@ -485,7 +490,7 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 		if q.GroupBy == GroupByType {
 			c.Label = billing.TypeLabel(c.Key)
 		}
-		rec[0], rec[1], rec[2] = bucket, c.Key, c.Label
+		rec[0], rec[1], rec[2] = bucket, billing.CSVText(c.Key), billing.CSVText(c.Label)
 		rec[3], rec[4], rec[5] = c.Credits.Decimal(), strconv.FormatInt(c.Quantity, 10), strconv.FormatInt(c.Events, 10)
 		if err := cw.Write(rec); err != nil {
 			return err

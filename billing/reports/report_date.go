@@ -27,14 +27,25 @@ func DateOf(t time.Time, loc *time.Location) Date {
 	return NewDate(y, m, d)
 }
 
-// ParseDate parses "2006-01-02". Anything else is EINVALID with a message naming the format.
+// ParseDate parses "2006-01-02", a day from MinYear to MaxYear. Anything else is EINVALID
+// with a message naming the format or the window; in particular 0001-01-01 (the zero time) is
+// a date that was given and is refused, never taken for "no date".
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return Date{}, billing.Errorf(billing.EINVALID, "%q is not a date: use YYYY-MM-DD, like 2026-03-01", s)
 	}
+	if t.Year() < MinYear || t.Year() > MaxYear {
+		return Date{}, billing.Errorf(billing.EINVALID, "%s is outside the dates reports cover (%d-01-01 to %d-12-31)", s, MinYear, MaxYear)
+	}
 	return Date{t}, nil
 }
+
+// The years a report date may fall in.
+const (
+	MinYear = 2000
+	MaxYear = 2999
+)
 
 // IsZero reports whether d is the zero Date.
 func (d Date) IsZero() bool { return d.t.IsZero() }

@@ -233,8 +233,9 @@ func (s *Service) WriteExecutionEventsCSV(ctx context.Context, w io.Writer, orgI
 		}
 		total += len(batch)
 		for _, e := range batch {
-			rec[0], rec[1], rec[2] = e.ID, e.OccurredAt.UTC().Format(time.RFC3339Nano), e.ReceivedAt.UTC().Format(time.RFC3339Nano)
-			rec[3], rec[4], rec[5], rec[6], rec[7] = e.FlowID, e.ExecutionID, e.UserID, e.Type, e.Model
+			rec[0], rec[1], rec[2] = billing.CSVText(e.ID), e.OccurredAt.UTC().Format(time.RFC3339Nano), e.ReceivedAt.UTC().Format(time.RFC3339Nano)
+			rec[3], rec[4], rec[5] = billing.CSVText(e.FlowID), billing.CSVText(e.ExecutionID), billing.CSVText(e.UserID)
+			rec[6], rec[7] = billing.CSVText(e.Type), billing.CSVText(e.Model)
 			rec[8], rec[9] = strconv.FormatInt(e.Quantity, 10), e.Credits.Decimal()
 			if err := cw.Write(rec); err != nil {
 				return err

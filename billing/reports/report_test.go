@@ -39,7 +39,7 @@ func TestReportQuery_NormalizeExplainsBadRanges(t *testing.T) {
 		{"bad interval", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-02"), Interval: "hour"}, "not one of day, week or month"},
 		{"bad grouping", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-02"), GroupBy: "model"}, "not one of type, flow or user"},
 		{"too many top flows", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-02"), TopFlows: 101}, "between 1 and 100"},
-		{"year 1999", reports.ReportQuery{From: date("1999-12-31"), To: date("2000-01-02")}, "between the years 2000 and 9999"},
+		{"year 1999", reports.ReportQuery{From: reports.NewDate(1999, time.December, 31), To: date("2000-01-02")}, "between the years 2000 and 9999"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
