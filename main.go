@@ -62,6 +62,8 @@ type Config struct {
 	APIURL           string          `env:"LUX_API_URL" help:"Server the client commands talk to (default: the one lux login saved, else http://localhost:8080)."`
 	APIKey           string          `env:"LUX_API_KEY" help:"API key the client commands use (default: the one lux login saved)."`
 	LogLevel         string          `env:"LUX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	TrustedProxies   string          `env:"LUX_TRUSTED_PROXIES" help:"Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed; none by default."`
+	MetricsToken     string          `env:"LUX_METRICS_TOKEN" help:"Bearer token that opens /metrics to other machines (loopback needs none)."`
 	Documents        DocumentsConfig `embed:""`
 }
 
@@ -237,7 +239,12 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	go svc.Watch(ctx, c.databaseURL())
 	go rollOverLoop(ctx, svc, d.Documents, log)
-	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret}, d, log)
+	proxies, err := web.ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	srv := web.New(web.Config{Addr: c.Addr, BaseURL: c.BaseURL, SessionSecret: secret,
+		TrustedProxies: proxies, MetricsToken: c.MetricsToken}, d, log)
 	log.Info("serving", "addr", c.Addr, "url", c.BaseURL)
 	return srv.Start(ctx)
 }

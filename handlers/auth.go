@@ -33,14 +33,15 @@ func (h *Pages) LoginPage(c echo.Context) error {
 }
 
 // Login signs a person in (POST /login). A wrong email or password is a 401 with the form and
-// its message; too many failures from one address, or for one email from one address, are a
-// 429 that says how long to wait.
+// its message; too many failures from one address, for one email from one address, or for one
+// email from anywhere, are a 429 that says how long to wait.
 func (h *Pages) Login(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	v := views.Login{CSRF: CSRFToken(c), Email: email, Next: SafeNext(c.FormValue("next"))}
 	ip := c.RealIP()
 	userKey := strings.ToLower(email) + "|" + ip
-	if wait := max(h.loginByUser.Wait(userKey), h.loginByIP.Wait(ip)); wait > 0 {
+	account := strings.ToLower(email)
+	if wait := max(h.loginByUser.Wait(userKey), h.loginByIP.Wait(ip), h.loginByAccount.Wait(account)); wait > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(seconds(wait)))
 		return h.loginFailed(v, billing.Errorf(billing.ERATELIMIT, "Too many sign-in attempts. Wait %s, then try again.", humanWait(wait)))
 	}
@@ -52,6 +53,9 @@ func (h *Pages) Login(c echo.Context) error {
 		if billing.ErrorCode(err) == billing.EUNAUTHORIZED {
 			h.loginByUser.Hit(userKey)
 			h.loginByIP.Hit(ip)
+		}
+		if billing.ErrorCode(err) == billing.EUNAUTHORIZED {
+			h.loginByAccount.Hit(account)
 		}
 		return h.loginFailed(v, err)
 	}

@@ -62,10 +62,7 @@ func (h *API) GetUsage(c echo.Context) error {
 	switch params.Get("format") {
 	case "", "json":
 	case "csv":
-		res := c.Response()
-		res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+reports.ReportCSVFilename(q)+`"`)
-		return h.Reports.WriteReportCSV(ctx, res, org, q)
+		return h.Reports.WriteReportCSV(ctx, csvDownload(c, reports.ReportCSVFilename(q)), org, q)
 	default:
 		return invalid("format %q is not json or csv", params.Get("format"))
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -203,12 +204,18 @@ func (w *downloadWriter) Write(p []byte) (int, error) {
 		h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 		w.res.WriteHeader(http.StatusOK)
 	}
+	// The server's WriteTimeout bounds a whole answer; a long download moves its deadline on
+	// with every chunk instead, so only a client that stops reading is cut off.
+	_ = http.NewResponseController(w.res).SetWriteDeadline(time.Now().Add(StreamDeadline))
 	n, err := w.res.Write(p)
 	if err == nil {
 		w.res.Flush()
 	}
 	return n, err
 }
+
+// StreamDeadline is how long a streamed download may take to send one chunk.
+const StreamDeadline = 30 * time.Second
 
 // wantsFragment reports whether the request wants only the part of the page it swaps: an htmx
 // request, except htmx restoring a page missing from its history cache, which wants it whole.

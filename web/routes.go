@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/static"
@@ -18,7 +17,7 @@ func (s *Server) routes() {
 	h := s.api
 
 	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.Handler()))
+	e.GET("/metrics", metrics(s.cfg.MetricsToken))
 
 	// The key is checked per route, not with Group.Use: a group middleware makes Echo add
 	// catch-all routes that turn a wrong method (405) into "not found".

@@ -22,6 +22,13 @@ type Config struct {
 	Addr          string // LUX_ADDR, default ":8080"
 	BaseURL       string // LUX_BASE_URL: the public URL, for links in mail and Secure cookies
 	SessionSecret []byte // LUX_SESSION_SECRET, or a generated one persisted in development
+	// TrustedProxies (LUX_TRUSTED_PROXIES) are the addresses or CIDR ranges whose
+	// X-Forwarded-For is believed; none by default.
+	TrustedProxies []string
+	// MetricsToken (LUX_METRICS_TOKEN) lets a scraper on another machine read /metrics.
+	MetricsToken string
+	// Timeouts of the HTTP server; zero values take the defaults (see Start).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
 // Server is the HTTP server.
@@ -41,8 +48,11 @@ func New(cfg Config, d handlers.Domain, log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// The client address (for sign-in throttling) is taken from X-Forwarded-For only when the
-	// request comes from a loopback or private-network proxy.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	// request comes from a trusted proxy (main checked the list with ParseTrustedProxies).
+	e.IPExtractor, _ = ipExtractor(cfg.TrustedProxies)
+	if e.IPExtractor == nil {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
 	secure := strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://")
 	s := &Server{cfg: cfg, domain: d, log: log, echo: e, sessions: NewSessions(cfg.SessionSecret, secure),
 		api: handlers.NewAPI(d), hooks: handlers.NewWebhooks(d)}
@@ -66,7 +76,21 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Start serves on cfg.Addr until ctx ends, then shuts down gracefully.
 func (s *Server) Start(ctx context.Context) error {
-	srv := &http.Server{Addr: s.cfg.Addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: s.cfg.Addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout}
+	// A slow client cannot hold a connection for ever: the whole request must arrive within
+	// ReadTimeout, an answer be written within WriteTimeout (CSV downloads push their own
+	// deadline forward as each chunk goes out, handlers.StreamDeadline), and an idle
+	// keep-alive connection is closed after IdleTimeout.
+	if srv.ReadTimeout == 0 {
+		srv.ReadTimeout = 60 * time.Second
+	}
+	if srv.WriteTimeout == 0 {
+		srv.WriteTimeout = 60 * time.Second
+	}
+	if srv.IdleTimeout == 0 {
+		srv.IdleTimeout = 120 * time.Second
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
