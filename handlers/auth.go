@@ -71,7 +71,9 @@ func (h *Pages) Login(c echo.Context) error {
 			org = m.OrgID
 		}
 	}
-	h.sessions.Login(c, user.ID, org)
+	if err := h.sessions.Login(c, user.ID, org); err != nil {
+		return err
+	}
 	return redirect(c, orDefault(v.Next, "/settings/billing"))
 }
 
@@ -112,7 +114,9 @@ func (h *Pages) Signup(c echo.Context) error {
 	if err != nil {
 		return h.signupFailed(v, err)
 	}
-	h.sessions.Login(c, user.ID, org)
+	if err := h.sessions.Login(c, user.ID, org); err != nil {
+		return err
+	}
 	h.sessions.RememberOrg(c, org)
 	h.sessions.Welcome(c)
 	return redirect(c, "/settings/billing")
@@ -135,9 +139,12 @@ func (h *Pages) LogoutPage(c echo.Context) error {
 	return Render(c, http.StatusOK, views.LogoutPage(CSRFToken(c)))
 }
 
-// Logout ends the session (POST /logout) and shows the sign-in page.
+// Logout ends the session on the server (POST /logout) and shows the sign-in page. With
+// everywhere=1 it ends every session of the user, on every device ("sign out everywhere").
 func (h *Pages) Logout(c echo.Context) error {
-	h.sessions.Logout(c)
+	if err := h.sessions.Logout(c, c.Request().PostFormValue("everywhere") != ""); err != nil {
+		return err
+	}
 	return redirect(c, "/login?signed_out=1")
 }
 

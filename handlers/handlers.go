@@ -53,14 +53,14 @@ func NewDomain(core *billing.Service) Domain {
 // Sessions is what the page handlers need of the session cookie (web.Sessions implements it).
 type Sessions interface {
 	SignedIn(c echo.Context) bool
-	Login(c echo.Context, userID, orgID string) // starts a session, replacing the cookie's
-	Logout(c echo.Context)
-	SetOrg(c echo.Context, orgID string)      // the caller checked the membership
-	RememberOrg(c echo.Context, orgID string) // open it at the next sign-in on this browser
-	LastOrg(c echo.Context) string            // "" when none
-	Flash(c echo.Context, msg string)         // for the next page
-	Flashes(c echo.Context) []string          // this page's, forgotten once read
-	Welcome(c echo.Context)                   // the next page is the first after signing up
+	Login(c echo.Context, userID, orgID string) error // starts a session, replacing the cookie's
+	Logout(c echo.Context, everywhere bool) error     // ends it (with everywhere, all the user's)
+	SetOrg(c echo.Context, orgID string)              // the caller checked the membership
+	RememberOrg(c echo.Context, orgID string)         // open it at the next sign-in on this browser
+	LastOrg(c echo.Context) string                    // "" when none
+	Flash(c echo.Context, msg string)                 // for the next page
+	Flashes(c echo.Context) []string                  // this page's, forgotten once read
+	Welcome(c echo.Context)                           // the next page is the first after signing up
 	Welcomed(c echo.Context) bool
 }
 

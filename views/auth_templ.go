@@ -426,7 +426,15 @@ func LogoutPage(csrf string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<button class=\"btn btn-primary btn-block\" type=\"submit\" data-testid=\"logout\">Sign out</button></form></div><p class=\"auth-foot\"><a href=\"/settings/billing\">Back to billing</a></p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<button class=\"btn btn-primary btn-block\" type=\"submit\" data-testid=\"logout\">Sign out</button></form><form method=\"post\" action=\"/logout\" class=\"form\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = csrfField(csrf).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<input type=\"hidden\" name=\"everywhere\" value=\"1\"> <button class=\"btn btn-block\" type=\"submit\" data-testid=\"logout-everywhere\">Sign out on every device</button></form><p class=\"muted\">Signing out on every device ends all your sessions, in every browser, at once.</p></div><p class=\"auth-foot\"><a href=\"/settings/billing\">Back to billing</a></p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

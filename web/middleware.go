@@ -36,30 +36,28 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 
 // requireSession lets signed-in people through with their Viewer and sends everyone else to
 // /login with a return path. The current organization comes from the session and is checked
-// against the user's memberships on every request: a user removed from it falls back to
-// another of theirs.
+// against the user's memberships on every request. The session itself is checked on the
+// server: an ended one (signed out, password changed, removed from an org) gets the login page.
 func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		st := s.sessions.state(c)
-		if st.UserID == "" {
-			return toLogin(c)
-		}
-		ctx := c.Request().Context()
-		user, err := s.domain.Identity.FindUserByID(ctx, st.UserID)
-		if billing.ErrorCode(err) == billing.ENOTFOUND {
-			s.sessions.Logout(c)
+		user, ses, err := s.sessions.live(c)
+		if billing.ErrorCode(err) == billing.EUNAUTHORIZED {
+			if s.sessions.Token(c) != "" {
+				s.sessions.forget(c) // ended on the server: drop the stale cookie
+			}
 			return toLogin(c)
 		}
 		if err != nil {
 			return err
 		}
+		ctx := c.Request().Context()
 		ms, err := s.domain.Identity.Memberships(ctx, user.ID)
 		if err != nil {
 			return err
 		}
-		m, err := s.domain.Identity.FindMembership(ctx, st.OrgID, user.ID)
+		m, err := s.domain.Identity.FindMembership(ctx, s.sessions.orgOf(c), user.ID)
 		if billing.ErrorCode(err) == billing.ENOTFOUND && len(ms) > 0 {
-			// The session's org is gone or the user left it: use their first org instead.
+			// The session's org is gone: use the user's first org instead.
 			if m, err = s.domain.Identity.FindMembership(ctx, ms[0].OrgID, user.ID); err == nil {
 				s.sessions.SetOrg(c, m.OrgID)
 			}
@@ -71,7 +69,9 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		handlers.SetViewer(c, &handlers.Viewer{User: user, Membership: m, Memberships: ms})
-		s.sessions.touch(c, st)
+		if err := s.sessions.touch(c, ses); err != nil {
+			return err
+		}
 		return next(c)
 	}
 }

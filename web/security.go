@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -21,33 +20,6 @@ func machinePath(path string) bool {
 		}
 	}
 	return path == "/healthz" || path == "/metrics"
-}
-
-// csrf protects every state-changing browser request. Browsers that send Sec-Fetch-Site are
-// checked by it (same-origin passes, cross-site is refused); others must post back the token of
-// the _csrf cookie in the form field _csrf or the X-CSRF-Token header (htmx sends the header,
-// see views.Document).
-func csrf(secure bool) echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        func(c echo.Context) bool { return machinePath(c.Request().URL.Path) },
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		ContextKey:     handlers.CSRFContextKey,
-		CookieName:     "lux_csrf",
-		CookiePath:     "/",
-		CookieMaxAge:   7 * 24 * 3600,
-		CookieHTTPOnly: true,
-		CookieSecure:   secure,
-		CookieSameSite: http.SameSiteLaxMode,
-		// A same-site request (another subdomain) falls back to the token; a cross-site one is
-		// refused outright.
-		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
-			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
-				return false, errCrossSite
-			}
-			return false, nil
-		},
-		ErrorHandler: func(err error, c echo.Context) error { return errFormExpired },
-	})
 }
 
 var (

@@ -54,7 +54,7 @@ func New(cfg Config, d handlers.Domain, log *slog.Logger) *Server {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	secure := strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://")
-	s := &Server{cfg: cfg, domain: d, log: log, echo: e, sessions: NewSessions(cfg.SessionSecret, secure),
+	s := &Server{cfg: cfg, domain: d, log: log, echo: e, sessions: NewSessions(cfg.SessionSecret, secure, d.Identity),
 		api: handlers.NewAPI(d), hooks: handlers.NewWebhooks(d)}
 	s.pages = handlers.NewPages(d, s.sessions)
 	e.HTTPErrorHandler = s.handleError
@@ -66,7 +66,7 @@ func New(cfg Config, d handlers.Domain, log *slog.Logger) *Server {
 	e.Use(formLimit())
 	e.Use(requireJSON)
 	e.Use(checkText(maxBody))
-	e.Use(csrf(secure))
+	e.Use(csrfGuard(csrfKey(cfg.SessionSecret), secure, s.sessions))
 	s.routes()
 	return s
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,51 +10,62 @@ import (
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
+
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
-// Session lifetimes. A session ends after sessionIdle without a visit (the cookie's max age,
-// renewed at most every sessionRefresh while it is used) and sessionMax after signing in,
-// whatever happens.
+// Session lifetimes: the cookie's max age is identity.SessionIdle, renewed at most every
+// sessionRefresh while it is used; the server ends the session itself (identity.SessionIdle,
+// identity.SessionMax, signing out, a password change, removal from the org).
 const (
 	sessionCookie  = "lux_session"
-	sessionIdle    = 7 * 24 * time.Hour
-	sessionMax     = 30 * 24 * time.Hour
 	sessionRefresh = time.Hour
 )
 
 // Session value keys.
 const (
-	keyUser    = "uid"
+	keyToken   = "sid"
 	keyOrg     = "org"
-	keyAuthAt  = "auth"
-	keySeenAt  = "seen"
 	flashKey   = "_flash"
 	welcomeKey = "_welcome"
 )
 
-// Sessions keeps who is signed in and their current organization in a cookie that is signed
-// (HMAC-SHA256) and encrypted (AES-256), HttpOnly, SameSite=Lax and Secure on https. The cookie
-// only names the user and the org: every request checks the membership again.
+// SessionStore keeps sessions on the server, so that they can be ended there
+// (identity.Service).
+type SessionStore interface {
+	StartSession(ctx context.Context, userID string) (string, error)
+	SessionUser(ctx context.Context, token string) (*identity.User, *identity.Session, error)
+	TouchSession(ctx context.Context, token string) error
+	EndSession(ctx context.Context, token string) error
+	EndSessions(ctx context.Context, userID string) (int64, error)
+}
+
+// Sessions keeps who is signed in: the cookie (signed with HMAC-SHA256 and encrypted with
+// AES-256, HttpOnly, SameSite=Lax, Secure on https) carries a random session token and the
+// current organization; the session itself is a row on the server (SessionStore), checked on
+// every request, so ending it there ends it at once. Every request checks the membership
+// again too.
 type Sessions struct {
-	store *sessions.CookieStore
-	now   func() time.Time
+	store  *sessions.CookieStore
+	server SessionStore
+	now    func() time.Time
 }
 
 // NewSessions returns the session store keyed from secret (32 bytes or more). The signing and
 // encryption keys are derived from it, so one secret configures both. An empty secret gets a
-// random one: sessions then end when the server restarts.
-func NewSessions(secret []byte, secure bool) *Sessions {
+// random one: cookies then stop working when the server restarts.
+func NewSessions(secret []byte, secure bool, server SessionStore) *Sessions {
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
 	}
 	store := sessions.NewCookieStore(deriveKey(secret, "lux session signing"), deriveKey(secret, "lux session encryption"))
-	store.MaxAge(int(sessionIdle / time.Second))
+	store.MaxAge(int(identity.SessionIdle / time.Second))
 	store.Options.Path = "/"
 	store.Options.HttpOnly = true
 	store.Options.Secure = secure
 	store.Options.SameSite = http.SameSiteLaxMode
-	return &Sessions{store: store, now: time.Now}
+	return &Sessions{store: store, server: server, now: time.Now}
 }
 
 // deriveKey returns a 32-byte key for purpose from secret (HMAC-SHA256 as a key derivation).
@@ -63,50 +75,63 @@ func deriveKey(secret []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// sessionState is what a session cookie holds.
-type sessionState struct {
-	UserID string
-	OrgID  string
-	AuthAt time.Time
-	SeenAt time.Time
-}
-
-// get returns the request's session; a missing, forged or expired cookie gives a new, empty one.
+// get returns the request's session cookie; a missing or forged cookie gives a new, empty one.
 func (s *Sessions) get(c echo.Context) *sessions.Session {
 	sess, _ := s.store.Get(c.Request(), sessionCookie) // on error, sess is a new session
 	return sess
 }
 
-// state reads who is signed in. Past sessionMax since signing in, nobody is.
-func (s *Sessions) state(c echo.Context) sessionState {
-	sess := s.get(c)
-	var st sessionState
-	st.UserID, _ = sess.Values[keyUser].(string)
-	st.OrgID, _ = sess.Values[keyOrg].(string)
-	if at, ok := sess.Values[keyAuthAt].(int64); ok {
-		st.AuthAt = time.Unix(at, 0)
+// Token returns the session token the request's cookie carries ("" when none). It says
+// nothing of whether the session is still live: requireSession checks that on the server.
+func (s *Sessions) Token(c echo.Context) string {
+	t, _ := s.get(c).Values[keyToken].(string)
+	return t
+}
+
+func (s *Sessions) orgOf(c echo.Context) string {
+	o, _ := s.get(c).Values[keyOrg].(string)
+	return o
+}
+
+const liveSessionKey = "lux.session.live"
+
+type liveSession struct {
+	user *identity.User
+	ses  *identity.Session
+}
+
+// live returns the user and session of the request's cookie when the server still has it
+// (EUNAUTHORIZED when it does not). The answer is kept for the rest of the request.
+func (s *Sessions) live(c echo.Context) (*identity.User, *identity.Session, error) {
+	if r, ok := c.Get(liveSessionKey).(liveSession); ok {
+		return r.user, r.ses, nil
 	}
-	if at, ok := sess.Values[keySeenAt].(int64); ok {
-		st.SeenAt = time.Unix(at, 0)
+	u, ses, err := s.server.SessionUser(c.Request().Context(), s.Token(c))
+	if err != nil {
+		return nil, nil, err
 	}
-	if st.UserID != "" && s.now().Sub(st.AuthAt) > sessionMax {
-		return sessionState{}
-	}
-	return st
+	c.Set(liveSessionKey, liveSession{u, ses})
+	return u, ses, nil
 }
 
 // SignedIn reports whether the request carries a live session.
-func (s *Sessions) SignedIn(c echo.Context) bool { return s.state(c).UserID != "" }
+func (s *Sessions) SignedIn(c echo.Context) bool {
+	_, _, err := s.live(c)
+	return err == nil
+}
 
-// Login starts a session for user in org, replacing whatever the cookie held.
-func (s *Sessions) Login(c echo.Context, userID, orgID string) {
+// Login starts a session for user in org on the server and puts its token in the cookie,
+// replacing whatever the cookie held.
+func (s *Sessions) Login(c echo.Context, userID, orgID string) error {
+	token, err := s.server.StartSession(c.Request().Context(), userID)
+	if err != nil {
+		return err
+	}
 	sess := s.get(c)
-	sess.Values = map[any]any{}
-	now := s.now().Unix()
-	sess.Values[keyUser], sess.Values[keyOrg] = userID, orgID
-	sess.Values[keyAuthAt], sess.Values[keySeenAt] = now, now
-	sess.Options = s.options(int(sessionIdle / time.Second))
+	sess.Values = map[any]any{keyToken: token, keyOrg: orgID}
+	sess.Options = s.options(int(identity.SessionIdle / time.Second))
 	s.save(c, sess)
+	return nil
 }
 
 // SetOrg makes org the session's current organization; the caller checked the membership.
@@ -116,22 +141,45 @@ func (s *Sessions) SetOrg(c echo.Context, orgID string) {
 	s.save(c, sess)
 }
 
-// Logout ends the session: the cookie is deleted.
-func (s *Sessions) Logout(c echo.Context) {
+// Logout ends the session on the server and deletes the cookie. With everywhere, it ends
+// every session of the user, on every device.
+func (s *Sessions) Logout(c echo.Context, everywhere bool) error {
+	ctx := c.Request().Context()
+	if everywhere {
+		if user, _, err := s.live(c); err == nil {
+			if _, err := s.server.EndSessions(ctx, user.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if t := s.Token(c); t != "" {
+		if err := s.server.EndSession(ctx, t); err != nil {
+			return err
+		}
+	}
+	s.forget(c)
+	return nil
+}
+
+// forget deletes the cookie (its session is gone on the server).
+func (s *Sessions) forget(c echo.Context) {
 	sess := s.get(c)
 	sess.Values = map[any]any{}
 	sess.Options = s.options(-1)
 	s.save(c, sess)
 }
 
-// touch renews the cookie's idle deadline, at most once per sessionRefresh.
-func (s *Sessions) touch(c echo.Context, st sessionState) {
-	if s.now().Sub(st.SeenAt) < sessionRefresh {
-		return
+// touch moves the session's idle deadline on, on the server and in the cookie, at most once
+// per sessionRefresh.
+func (s *Sessions) touch(c echo.Context, ses *identity.Session) error {
+	if s.now().Sub(ses.SeenAt) < sessionRefresh {
+		return nil
 	}
-	sess := s.get(c)
-	sess.Values[keySeenAt] = s.now().Unix()
-	s.save(c, sess)
+	if err := s.server.TouchSession(c.Request().Context(), s.Token(c)); err != nil {
+		return err
+	}
+	s.save(c, s.get(c))
+	return nil
 }
 
 // Flash keeps a message for the next page the user sees.
