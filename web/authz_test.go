@@ -1,0 +1,240 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/luxstudio/lux-billing/billing"
+)
+
+// The authorization matrix: every route of web/routes.go, visited as each kind of caller, must
+// answer the status its row says. A route without a row fails the test, so a new route cannot
+// ship without deciding who may use it.
+
+// Callers, in the order of a row's statuses.
+var callers = []string{"anonymous", "member", "admin", "other-admin", "member-key", "admin-key", "other-key"}
+
+// authzRows: route ("METHOD /path/:param") → status per caller. 303 is the way to /login for
+// pages (or the redirect a form answers with); 403 from a form without a session is the CSRF
+// check (a key opens no page).
+var authzRows = map[string][7]int{
+	//                                               anon  member admin other m-key a-key o-key
+	"GET /healthz":                    {200, 200, 200, 200, 200, 200, 200},
+	"GET /metrics":                    {200, 200, 200, 200, 200, 200, 200}, // loopback peer
+	"POST /api/v1/usage":              {401, 401, 401, 401, 200, 200, 200},
+	"POST /api/v1/authorize":          {401, 401, 401, 401, 200, 200, 200},
+	"GET /api/v1/executions/:id":      {401, 401, 401, 401, 200, 200, 404},
+	"GET /api/v1/credits":             {401, 401, 401, 401, 200, 200, 200},
+	"GET /api/v1/usage":               {401, 401, 401, 401, 200, 200, 200},
+	"GET /static/*":                   {200, 200, 200, 200, 200, 200, 200},
+	"HEAD /static/*":                  {200, 200, 200, 200, 200, 200, 200},
+	"GET /":                           {303, 303, 303, 303, 303, 303, 303},
+	"GET /login":                      {200, 303, 303, 303, 200, 200, 200},
+	"POST /login":                     {303, 303, 303, 303, 403, 403, 403},
+	"GET /signup":                     {200, 303, 303, 303, 200, 200, 200},
+	"POST /signup":                    {303, 303, 303, 303, 403, 403, 403},
+	"GET /logout":                     {200, 200, 200, 200, 200, 200, 200},
+	"POST /logout":                    {303, 303, 303, 303, 403, 403, 403},
+	"GET /settings":                   {303, 303, 303, 303, 303, 303, 303},
+	"POST /settings/org":              {303, 303, 303, 403, 403, 403, 403},
+	"GET /settings/billing":           {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/usage":     {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/usage.csv": {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/usage/flows/:flowID":                      {303, 200, 200, 404, 303, 303, 303},
+	"GET /settings/billing/usage/executions/:executionID":            {303, 200, 200, 404, 303, 303, 303},
+	"GET /settings/billing/usage/executions/:executionID/events.csv": {303, 200, 200, 404, 303, 303, 303},
+	"GET /settings/billing/credits":                                  {303, 403, 200, 200, 303, 303, 303},
+	"GET /settings/billing/history":                                  {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/limits":                                   {303, 403, 200, 200, 303, 303, 303},
+	"GET /settings/billing/plans":                                    {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/calculator":                               {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/api-keys":                                         {303, 200, 200, 200, 303, 303, 303},
+	"POST /settings/api-keys":                                        {303, 201, 201, 201, 403, 403, 403},
+	"POST /settings/api-keys/:id/revoke":                             {303, 403, 303, 404, 403, 403, 403},
+}
+
+// authzWorld is org A (admin, member, usage, keys) and org B (its admin), with a browser per
+// signed-in caller.
+type authzWorld struct {
+	s                  *site
+	orgA, orgB, adminA string
+	browsers           map[string]*browser
+	keys               map[string]string
+	seq                atomic.Int64
+}
+
+func newAuthzWorld(t *testing.T) *authzWorld {
+	s := newSite(t)
+	w := &authzWorld{s: s, browsers: map[string]*browser{}, keys: map[string]string{}}
+	ada, orgA, err := s.svc.SignUp(bg, billing.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, orgB, err := s.svc.SignUp(bg, billing.NewUser{Email: "bob@example.com", Password: "correct horse"}, "Org B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.member(orgA, "mel@example.com", billing.RoleMember)
+	mel, _ := s.svc.FindUserByEmail(bg, "mel@example.com")
+	w.orgA, w.orgB, w.adminA = orgA, orgB, ada.ID
+	if _, err := s.svc.RecordUsage(bg, orgA, ada.ID, []billing.UsageEvent{{ID: "seed", FlowID: "flow_a", ExecutionID: "exec_a", Type: "email", Quantity: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	for caller, who := range map[string][2]string{"member-key": {orgA, mel.ID}, "admin-key": {orgA, ada.ID}, "other-key": {orgB, bob.ID}} {
+		k, _, err := s.svc.CreateAPIKey(bg, who[0], who[1], caller)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.keys[caller] = k
+	}
+	w.browsers["anonymous"] = s.browser()
+	for caller, email := range map[string]string{"member": "mel@example.com", "admin": "ada@example.com", "other-admin": "bob@example.com"} {
+		b := s.browser()
+		b.login(email, "correct horse")
+		w.browsers[caller] = b
+	}
+	for _, k := range []string{"member-key", "admin-key", "other-key"} {
+		w.browsers[k] = s.browser() // no cookies: the key is all it has
+	}
+	return w
+}
+
+// browserFor returns the browser that makes caller's request: a fresh one for anonymous
+// visitors and keys (they keep nothing between requests), a copy of the session for signing
+// in or up (which would otherwise replace the caller's session), else the caller's own.
+func (w *authzWorld) browserFor(method, route, caller string) *browser {
+	switch {
+	case caller == "anonymous" || strings.HasSuffix(caller, "-key"):
+		return w.s.browser()
+	case method == http.MethodPost && (route == "/login" || route == "/signup"):
+		return w.browsers[caller].copyOf()
+	}
+	return w.browsers[caller]
+}
+
+// request builds the request of route for caller, with its parameters filled with org A's
+// things and a valid body.
+func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller string) *http.Request {
+	n := w.seq.Add(1)
+	path := route
+	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css"}
+	if strings.HasSuffix(route, "/revoke") {
+		_, id, err := w.s.svc.CreateAPIKey(bg, w.orgA, w.adminA, fmt.Sprintf("victim %d", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill[":id"] = strconv.FormatInt(id, 10)
+	}
+	for p, v := range fill {
+		path = strings.Replace(path, p, v, 1)
+	}
+	var body io.Reader
+	ctype := ""
+	switch {
+	case strings.HasPrefix(route, "/api/") && method == http.MethodPost:
+		v := map[string]any{"flowId": "flow_a", "executionId": "exec_a"}
+		if route == "/api/v1/usage" {
+			// Each caller's usage goes to an execution of its own, so exec_a stays org A's only.
+			v = map[string]any{"events": []map[string]any{{"id": fmt.Sprintf("m%d", n), "flowId": "flow_" + caller, "executionId": "exec_" + caller, "type": "email", "quantity": 1}}}
+		}
+		j, _ := json.Marshal(v)
+		body, ctype = bytes.NewReader(j), "application/json"
+	case method == http.MethodPost:
+		form := url.Values{}
+		switch route {
+		case "/login":
+			form.Set("email", "ada@example.com")
+			form.Set("password", "correct horse")
+		case "/signup":
+			form.Set("email", fmt.Sprintf("new%d@example.com", n))
+			form.Set("password", "correct horse")
+			form.Set("org", "New Org")
+		case "/settings/org":
+			form.Set("org_id", w.orgA)
+		case "/settings/api-keys":
+			form.Set("name", "matrix")
+		}
+		if !strings.HasSuffix(caller, "-key") {
+			from := "/settings/billing"
+			if caller == "anonymous" {
+				from = "/login"
+			}
+			tok, _ := b.get(from).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
+			form.Set("_csrf", tok)
+		}
+		body, ctype = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+	}
+	req, _ := http.NewRequest(method, w.s.srv.URL+path, body)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if k := w.keys[caller]; k != "" {
+		req.Header.Set("Authorization", "Bearer "+k)
+	}
+	return req
+}
+
+func TestAuthorizationMatrix_EveryRouteAsEveryCaller(t *testing.T) {
+	t.Parallel()
+	w := newAuthzWorld(t)
+	routes := w.s.handler.(*echo.Echo).Routes()
+	var keys []string
+	seen := map[string]bool{}
+	for _, r := range routes {
+		k := r.Method + " " + r.Path
+		if seen[k] || r.Method == echo.RouteNotFound {
+			continue
+		}
+		seen[k] = true
+		keys = append(keys, k)
+	}
+	// Signing out ends sessions: those routes go last.
+	sort.SliceStable(keys, func(i, j int) bool {
+		return !strings.HasSuffix(keys[i], " /logout") && strings.HasSuffix(keys[j], " /logout")
+	})
+	checked := 0
+	for _, k := range keys {
+		row, ok := authzRows[k]
+		if !ok {
+			t.Errorf("route %q has no row in the authorization matrix (web/authz_test.go): add one", k)
+			continue
+		}
+		method, route, _ := strings.Cut(k, " ")
+		for i, caller := range callers {
+			if k == "POST /logout" && caller != "anonymous" && !strings.HasSuffix(caller, "-key") {
+				continue // below, once every other route is done
+			}
+			b := w.browserFor(method, route, caller)
+			res := b.do(w.request(t, b, method, route, caller))
+			checked++
+			if res.StatusCode != row[i] {
+				t.Errorf("%s as %s: %d, want %d", k, caller, res.StatusCode, row[i])
+			}
+		}
+	}
+	for i, caller := range callers[1:4] {
+		b := w.browsers[caller]
+		res := b.do(w.request(t, b, http.MethodPost, "/logout", caller))
+		checked++
+		if want := authzRows["POST /logout"][i+1]; res.StatusCode != want {
+			t.Errorf("POST /logout as %s: %d, want %d", caller, res.StatusCode, want)
+		}
+	}
+	for k := range authzRows {
+		if !seen[k] {
+			t.Errorf("the matrix has a row for %q, which is not a route", k)
+		}
+	}
+	t.Logf("FIGURES authz: routes=%d callers=%d requests=%d", len(keys), len(callers), checked)
+}
