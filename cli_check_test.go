@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/luxstudio/lux-billing/billing"
-	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 func TestCLI_CheckPassesOnASoundLedgerAndReportsABrokenOne(t *testing.T) {

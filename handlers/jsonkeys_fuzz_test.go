@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"net/http/httptest"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
 )
 
@@ -103,10 +104,10 @@ func FuzzDecodeAuthorizeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/api/v1/authorize", strings.NewReader(string(body)))
 		c := e.NewContext(req, httptest.NewRecorder())
-		var r authorizeRequest
+		var r api.AuthorizeRequest
 		err := decodeJSON(c, &r)
 		if err == nil && r.Estimate != nil {
-			_, err = r.Estimate.estimate()
+			_, err = estimate(r.Estimate)
 		}
 		if err != nil {
 			if code := billing.ErrorCode(err); code != billing.EINVALID && code != billing.ETOOLARGE {

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 // The authorization matrix: every route of web/routes.go, visited as each kind of caller, must
@@ -77,22 +78,22 @@ type authzWorld struct {
 func newAuthzWorld(t *testing.T) *authzWorld {
 	s := newSite(t)
 	w := &authzWorld{s: s, browsers: map[string]*browser{}, keys: map[string]string{}}
-	ada, orgA, err := s.svc.SignUp(bg, billing.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org A")
+	ada, orgA, err := s.Identity.SignUp(bg, identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org A")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob, orgB, err := s.svc.SignUp(bg, billing.NewUser{Email: "bob@example.com", Password: "correct horse"}, "Org B")
+	bob, orgB, err := s.Identity.SignUp(bg, identity.NewUser{Email: "bob@example.com", Password: "correct horse"}, "Org B")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.member(orgA, "mel@example.com", billing.RoleMember)
-	mel, _ := s.svc.FindUserByEmail(bg, "mel@example.com")
+	s.member(orgA, "mel@example.com", identity.RoleMember)
+	mel, _ := s.Identity.FindUserByEmail(bg, "mel@example.com")
 	w.orgA, w.orgB, w.adminA = orgA, orgB, ada.ID
-	if _, err := s.svc.RecordUsage(bg, orgA, ada.ID, []billing.UsageEvent{{ID: "seed", FlowID: "flow_a", ExecutionID: "exec_a", Type: "email", Quantity: 1}}); err != nil {
+	if _, err := s.Billing.RecordUsage(bg, orgA, ada.ID, []billing.UsageEvent{{ID: "seed", FlowID: "flow_a", ExecutionID: "exec_a", Type: "email", Quantity: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	for caller, who := range map[string][2]string{"member-key": {orgA, mel.ID}, "admin-key": {orgA, ada.ID}, "other-key": {orgB, bob.ID}} {
-		k, _, err := s.svc.CreateAPIKey(bg, who[0], who[1], caller)
+		k, _, err := s.Identity.CreateAPIKey(bg, who[0], who[1], caller)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +131,7 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 	path := route
 	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css"}
 	if strings.HasSuffix(route, "/revoke") {
-		_, id, err := w.s.svc.CreateAPIKey(bg, w.orgA, w.adminA, fmt.Sprintf("victim %d", n))
+		_, id, err := w.s.Identity.CreateAPIKey(bg, w.orgA, w.adminA, fmt.Sprintf("victim %d", n))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +176,7 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 		}
 		body, ctype = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
 	}
-	req, _ := http.NewRequest(method, w.s.srv.URL+path, body)
+	req, _ := http.NewRequest(method, w.s.URL+path, body)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
@@ -188,7 +189,7 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 func TestAuthorizationMatrix_EveryRouteAsEveryCaller(t *testing.T) {
 	t.Parallel()
 	w := newAuthzWorld(t)
-	routes := w.s.handler.(*echo.Echo).Routes()
+	routes := w.s.Handler.(*echo.Echo).Routes()
 	var keys []string
 	seen := map[string]bool{}
 	for _, r := range routes {

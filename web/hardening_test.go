@@ -17,18 +17,19 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/handlers"
 	"github.com/luxstudio/lux-billing/web"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
-// newSiteConfig is a real server with cfg over its own database.
-func newSiteConfig(t *testing.T, cfg web.Config) (*site, *web.Server) {
+// newSiteOpts is a real server with options over its own database.
+func newSiteOpts(t *testing.T, o webtest.Options) *site {
 	t.Helper()
-	svc, _ := billingtest.NewService(t)
-	cfg.SessionSecret = []byte("test-secret-test-secret-test-secret!")
-	srv := web.New(cfg, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &site{t: t, svc: svc, srv: ts}, srv
+	if o.BaseURL == "" {
+		o.BaseURL = "http://localhost"
+	}
+	return siteOf(t, webtest.New(t, o))
 }
 
 func TestLogin_ForwardedForIsNotBelievedWithoutTrustedProxies(t *testing.T) {
@@ -51,7 +52,7 @@ func TestLogin_ForwardedForIsNotBelievedWithoutTrustedProxies(t *testing.T) {
 
 func TestLogin_PerAccountLimitAppliesWhateverTheAddress(t *testing.T) {
 	t.Parallel()
-	s, _ := newSiteConfig(t, web.Config{BaseURL: "http://localhost", TrustedProxies: []string{"127.0.0.1", "::1"}})
+	s := newSiteOpts(t, webtest.Options{TrustedProxies: []string{"127.0.0.1", "::1"}})
 	s.signedUp("ada@example.com", "Org")
 	b := s.browser()
 	bad := url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}}
@@ -88,7 +89,7 @@ func TestTrustedProxies_AreChecked(t *testing.T) {
 
 func TestMetrics_OnlyFromLoopbackOrWithTheToken(t *testing.T) {
 	t.Parallel()
-	s, srv := newSiteConfig(t, web.Config{MetricsToken: "scrape-secret"})
+	s := newSiteOpts(t, webtest.Options{MetricsToken: "scrape-secret"})
 	// The test server's peer is loopback.
 	if p := s.browser().get("/metrics"); p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "lux_http_request_duration_seconds") {
 		t.Fatalf("from loopback: %d", p.StatusCode)
@@ -111,7 +112,7 @@ func TestMetrics_OnlyFromLoopbackOrWithTheToken(t *testing.T) {
 			req.Header.Set("X-Forwarded-For", c.forwarded)
 		}
 		rec := httptest.NewRecorder()
-		srv.Handler().ServeHTTP(rec, req)
+		s.Handler.ServeHTTP(rec, req)
 		if rec.Code != c.want {
 			t.Errorf("remote peer, auth %q, forwarded %q: %d, want %d", c.auth, c.forwarded, rec.Code, c.want)
 		}
@@ -127,9 +128,10 @@ func startServer(t *testing.T, cfg web.Config) (*site, string) {
 	}
 	cfg.Addr = l.Addr().String()
 	l.Close()
-	svc, _ := billingtest.NewService(t)
+	svc, db := billingtest.NewService(t)
+	d := handlers.NewDomain(svc)
 	cfg.SessionSecret = []byte("test-secret-test-secret-test-secret!")
-	srv := web.New(cfg, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := web.New(cfg, d, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
@@ -147,7 +149,7 @@ func startServer(t *testing.T, cfg web.Config) (*site, string) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling interval, with a deadline
 	}
-	return &site{t: t, svc: svc}, base
+	return siteOf(t, &webtest.Server{Domain: d, DB: db, URL: base}), base
 }
 
 func TestServer_SlowClientIsCutOffAndCSVStillStreams(t *testing.T) {
@@ -171,11 +173,11 @@ func TestServer_SlowClientIsCutOffAndCSVStillStreams(t *testing.T) {
 	}
 
 	// A CSV download goes through with the timeouts in force.
-	u, org, err := s.svc.SignUp(bg, billing.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org")
+	u, org, err := s.Identity.SignUp(bg, identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := s.svc.CreateAPIKey(bg, org, u.ID, "k")
+	key, _, err := s.Identity.CreateAPIKey(bg, org, u.ID, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +185,7 @@ func TestServer_SlowClientIsCutOffAndCSVStillStreams(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		events = append(events, billing.UsageEvent{ID: fmt.Sprintf("e%d", i), FlowID: fmt.Sprintf("flow_%d", i%50), ExecutionID: "x", Type: "email", Quantity: 1})
 	}
-	if _, err := s.svc.RecordUsage(bg, org, u.ID, events); err != nil {
+	if _, err := s.Billing.RecordUsage(bg, org, u.ID, events); err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/usage?format=csv&groupBy=flow", nil)
@@ -211,7 +213,7 @@ func TestPages_InvalidUTF8OrNULIs400NotA500(t *testing.T) {
 		wantStatus(t, b.get(p), http.StatusBadRequest)
 	}
 	// A form body with bad text is refused before anything reads it.
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/login", strings.NewReader("email=a%00b%40example.com&password=x"))
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/login", strings.NewReader("email=a%00b%40example.com&password=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	wantStatus(t, b.do(req), http.StatusBadRequest)
 	// Anonymous visitors get the same 400 (never a 500).

@@ -285,10 +285,12 @@ func TestSwitchOrg_OnlyToOrgsOfTheUser(t *testing.T) {
 	if got := p.text(`[data-testid="user-role"]`); got != "Member" {
 		t.Errorf("role in B = %q, want Member", got)
 	}
-	// Removed from B, the session falls back to A instead of showing B.
+	// Removed from B, the session ends (SPEC §14); signing in again opens A, never B.
 	if _, err := s.Billing.DB().Exec(`DELETE FROM memberships WHERE org_id = $1 AND user_id = $2`, orgB, u.ID); err != nil {
 		t.Fatal(err)
 	}
+	wantRedirect(t, a.get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
+	a.login("ada@example.com", "correct horse")
 	p = a.get("/settings/billing")
 	if p.text(`[data-testid="org-name"]`) != "Alpha Org" || strings.Contains(p.Body, "Bravo") {
 		t.Fatalf("after removal from B: org %q", p.text(`[data-testid="org-name"]`))

@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 // copyOf returns a second browser holding a copy of b's cookies, as a thief would.
 func (b *browser) copyOf() *browser {
 	c := b.s.browser()
-	u, _ := url.Parse(b.s.srv.URL)
+	u, _ := url.Parse(b.s.URL)
 	jar, _ := cookiejar.New(nil)
 	jar.SetCookies(u, b.client.Jar.Cookies(u))
 	c.client.Jar = jar
@@ -49,7 +50,7 @@ func TestLogout_EndsTheSessionOnTheServer(t *testing.T) {
 	wantRedirect(t, b.post("/settings/billing", "/logout", nil), "/login?signed_out=1")
 	wantLogin(t, stolen, csrf)
 	var n int
-	if err := s.svc.DB().Get(&n, `SELECT count(*) FROM api_keys`); err != nil || n != 0 {
+	if err := s.DB.Get(&n, `SELECT count(*) FROM api_keys`); err != nil || n != 0 {
 		t.Fatalf("%d API keys after the replay (%v)", n, err)
 	}
 }
@@ -62,14 +63,14 @@ func TestPasswordChange_EndsEverySession(t *testing.T) {
 	other.login("ada@example.com", "correct horse")
 	stolen := b.copyOf()
 	csrf := csrfOf(t, stolen, "/settings/api-keys")
-	u, _ := s.svc.FindUserByEmail(bg, "ada@example.com")
-	if err := s.svc.ChangePassword(bg, u.ID, "wrong", "new password 1"); billing.ErrorCode(err) != billing.EUNAUTHORIZED {
+	u, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
+	if err := s.Identity.ChangePassword(bg, u.ID, "wrong", "new password 1"); billing.ErrorCode(err) != billing.EUNAUTHORIZED {
 		t.Fatalf("wrong current password: %v", err)
 	}
-	if err := s.svc.ChangePassword(bg, u.ID, "correct horse", "short"); billing.ErrorCode(err) != billing.EINVALID {
+	if err := s.Identity.ChangePassword(bg, u.ID, "correct horse", "short"); billing.ErrorCode(err) != billing.EINVALID {
 		t.Fatalf("short new password: %v", err)
 	}
-	if err := s.svc.ChangePassword(bg, u.ID, "correct horse", "new password 1"); err != nil {
+	if err := s.Identity.ChangePassword(bg, u.ID, "correct horse", "new password 1"); err != nil {
 		t.Fatal(err)
 	}
 	wantLogin(t, stolen, csrf)
@@ -82,17 +83,17 @@ func TestRemovalFromTheOrg_EndsTheMembersSessions(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	_, org := s.signedUp("ada@example.com", "Org")
-	s.member(org, "mel@example.com", billing.RoleMember)
+	s.member(org, "mel@example.com", identity.RoleMember)
 	mel := s.browser()
 	mel.login("mel@example.com", "correct horse")
 	stolen := mel.copyOf()
 	csrf := csrfOf(t, stolen, "/settings/api-keys")
-	u, _ := s.svc.FindUserByEmail(bg, "mel@example.com")
-	admin, _ := s.svc.FindUserByEmail(bg, "ada@example.com")
-	if err := s.svc.RemoveMember(bg, org, admin.ID); billing.ErrorCode(err) != billing.ECONFLICT {
+	u, _ := s.Identity.FindUserByEmail(bg, "mel@example.com")
+	admin, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
+	if err := s.Identity.RemoveMember(bg, org, admin.ID); billing.ErrorCode(err) != billing.ECONFLICT {
 		t.Fatalf("removing the last admin: %v", err)
 	}
-	if err := s.svc.RemoveMember(bg, org, u.ID); err != nil {
+	if err := s.Identity.RemoveMember(bg, org, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantLogin(t, stolen, csrf)
@@ -133,7 +134,7 @@ func TestCSRF_TokensAreBoundToTheSessionAndNeverReadFromTheQuery(t *testing.T) {
 	// Bob's token in Ada's session is refused.
 	wantStatus(t, ada.post("", "/settings/api-keys", url.Values{"_csrf": {bobToken}, "name": {"x"}}), http.StatusForbidden)
 	// The token in the query string is not read.
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/settings/api-keys?_csrf="+url.QueryEscape(adaToken), strings.NewReader("name=x"))
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/settings/api-keys?_csrf="+url.QueryEscape(adaToken), strings.NewReader("name=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	wantStatus(t, ada.do(req), http.StatusForbidden)
 	// In the body or the header it works.
@@ -141,7 +142,7 @@ func TestCSRF_TokensAreBoundToTheSessionAndNeverReadFromTheQuery(t *testing.T) {
 	if p.StatusCode >= 400 {
 		t.Fatalf("token in the body: status %d", p.StatusCode)
 	}
-	req, _ = http.NewRequest(http.MethodPost, s.srv.URL+"/settings/api-keys", strings.NewReader("name=ok2"))
+	req, _ = http.NewRequest(http.MethodPost, s.URL+"/settings/api-keys", strings.NewReader("name=ok2"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-CSRF-Token", adaToken)
 	if p := ada.do(req); p.StatusCode >= 400 {

@@ -24,6 +24,9 @@ type Options struct {
 	BaseURL string             // the server's public URL; "https://…" makes cookies Secure
 	// Payments configures payments; nil: the demo provider, confirming a payment at once.
 	Payments *payments.Config
+	// TrustedProxies and MetricsToken are passed to web.Config.
+	TrustedProxies []string
+	MetricsToken   string
 }
 
 // Server is a running server and the domain it serves, for tests to arrange data directly.
@@ -33,6 +36,9 @@ type Server struct {
 	DB     *sqlx.DB           // its database (for billingtest.AssertLedger)
 	Clock  *billingtest.Clock // nil with the real clock
 	Client *http.Client       // a client for it (keeps connections alive)
+	// Handler is the server's own handler (an *echo.Echo), for its route list.
+	Handler http.Handler
+	opts    Options
 }
 
 // secret signs the test servers' session cookies.
@@ -46,7 +52,7 @@ func New(t testing.TB, o Options) *Server {
 		opts = append(opts, billing.WithClock(o.Clock.Now))
 	}
 	svc, db := billingtest.NewService(t, opts...)
-	s := &Server{Domain: handlers.NewDomain(svc), DB: db, Clock: o.Clock}
+	s := &Server{Domain: handlers.NewDomain(svc), DB: db, Clock: o.Clock, opts: o}
 	if o.Payments != nil {
 		s.Payments = payments.New(svc, s.Identity, *o.Payments)
 	}
@@ -58,10 +64,12 @@ func New(t testing.TB, o Options) *Server {
 func (s *Server) Serve(t testing.TB, baseURL string) *Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ts := httptest.NewServer(web.New(web.Config{BaseURL: baseURL, SessionSecret: secret}, s.Domain, log).Handler())
+	h := web.New(web.Config{BaseURL: baseURL, SessionSecret: secret, TrustedProxies: s.opts.TrustedProxies,
+		MetricsToken: s.opts.MetricsToken}, s.Domain, log).Handler()
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	out := *s
-	out.URL, out.Client = ts.URL, ts.Client()
+	out.URL, out.Client, out.Handler = ts.URL, ts.Client(), h
 	out.Client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	return &out
 }
