@@ -29,6 +29,12 @@ var (
 		{checkQueries.Get("usage-entry-is-its-events"), "each usage entry equals its own events"},
 		{checkQueries.Get("daily-rollup-is-events"), "the daily rollup equals the events"},
 		{checkQueries.Get("execution-totals-are-events"), "execution totals equal the events"},
+		{checkQueries.Get("allotment-grants-add-up"), "a cycle's allotment grants add up to the highest allotment level reached in it (upgrade top-ups)"},
+		{checkQueries.Get("allotment-grants-expire-together"), "a cycle's allotment grants all expire at the cycle's end"},
+		{checkQueries.Get("no-grant-expires-twice"), "no grant expires twice"},
+		{checkQueries.Get("no-allotment-outlives-its-cycle"), "no allotment outlives its cycle"},
+		{checkQueries.Get("one-renewal-charge-per-cycle"), "a cycle has at most one renewal charge"},
+		{checkQueries.Get("plan-charge-points-at-its-allotment"), "every plan charge points at an allotment grant of its org and that grant's entry"},
 	}
 	selectOrgExists = checkQueries.Get("select-org-exists")
 )

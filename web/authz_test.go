@@ -28,7 +28,8 @@ var callers = []string{"anonymous", "member", "admin", "other-admin", "member-ke
 
 // authzRows: route ("METHOD /path/:param") → status per caller. 303 is the way to /login for
 // pages (or the redirect a form answers with); 403 from a form without a session is the CSRF
-// check (a key opens no page).
+// check (a key opens no page). The Stripe webhook answers 503 on a server without
+// STRIPE_WEBHOOK_SECRET, whoever calls; its signature is the only credential it takes.
 var authzRows = map[string][7]int{
 	//                                               anon  member admin other m-key a-key o-key
 	"GET /healthz":                    {200, 200, 200, 200, 200, 200, 200},
@@ -62,6 +63,11 @@ var authzRows = map[string][7]int{
 	"GET /settings/billing/calculator":                               {303, 200, 200, 200, 303, 303, 303},
 	"GET /settings/api-keys":                                         {303, 200, 200, 200, 303, 303, 303},
 	"POST /settings/api-keys":                                        {303, 201, 201, 201, 403, 403, 403},
+	"POST /webhooks/stripe":                                          {503, 503, 503, 503, 503, 503, 503},
+	"POST /settings/billing/plans":                                   {303, 403, 303, 303, 403, 403, 403},
+	"POST /settings/billing/plans/cancel":                            {303, 403, 404, 404, 403, 403, 403},
+	"GET /settings/billing/plans/checkout/:id":                       {303, 403, 404, 404, 303, 303, 303},
+	"POST /settings/billing/plans/checkout/:id":                      {303, 403, 404, 404, 403, 403, 403},
 	"POST /settings/api-keys/:id/revoke":                             {303, 403, 303, 404, 403, 403, 403},
 }
 
@@ -130,6 +136,9 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 	n := w.seq.Add(1)
 	path := route
 	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css"}
+	if strings.Contains(route, "/checkout/") {
+		fill[":id"] = "chk_unknown" // another org's or no checkout: never found
+	}
 	if strings.HasSuffix(route, "/revoke") {
 		_, id, err := w.s.Identity.CreateAPIKey(bg, w.orgA, w.adminA, fmt.Sprintf("victim %d", n))
 		if err != nil {
@@ -165,6 +174,8 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 			form.Set("org_id", w.orgA)
 		case "/settings/api-keys":
 			form.Set("name", "matrix")
+		case "/settings/billing/plans":
+			form.Set("plan", "starter")
 		}
 		if !strings.HasSuffix(caller, "-key") {
 			from := "/settings/billing"
