@@ -19,14 +19,9 @@ func TestCrash_KilledServerLosesNothingAndChargesOnce(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("LUX_FAULTS_CRASHES")); err == nil && n > 0 {
 		crashes = n
 	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	e := newEnv(t, "crash@example.com")
+	seed, dsn, srv, org, key := e.seed, e.dsn, e.srv, e.org, e.key
 	rnd := rand.New(rand.NewPCG(seed, 0))
-
-	pg := newCluster(t)
-	dsn := pg.url("lux")
-	srv := newServer(t, dsn)
-	org, key := seedOrg(t, dsn, "crash@example.com")
 	bk := newBook()
 	stop := startLoad(srv.url(), key, 16, seed, bk, false)
 	var downtime time.Duration

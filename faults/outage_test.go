@@ -16,14 +16,10 @@ import (
 // or a panic) and /healthz says not ready; once it is back the server recovers by itself, and
 // nothing acknowledged is lost.
 func TestOutage_DatabaseDownAnswers503AndRecoversByItself(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	pg := newCluster(t)
-	dsn := pg.url("lux")
-	srv := newServer(t, dsn)
-	org, key := seedOrg(t, dsn, "outage@example.com")
+	e := newEnv(t, "outage@example.com")
+	pg, dsn, srv, org, key := e.pg, e.dsn, e.srv, e.org, e.key
 	bk := newBook()
-	stop := startLoad(srv.url(), key, 8, seed, bk, true)
+	stop := startLoad(srv.url(), key, 8, e.seed, bk, true)
 	waitAcked(t, bk, 50)
 
 	pg.stop()

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"sync"
 	"testing"
-	"time"
 )
 
 // replayAcked sends the acknowledged events of ids again, in batches of up to 50, and checks
@@ -45,13 +44,9 @@ func replayAcked(t *testing.T, base, key string, ids []string, bk *book) int {
 // event is a duplicate, and the ledger and the stored events are exactly those of the first
 // posting.
 func TestReplay_ReorderedBatchesTakeEffectOnce(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rnd := rand.New(rand.NewPCG(seed, 1))
-	pg := newCluster(t)
-	dsn := pg.url("lux")
-	srv := newServer(t, dsn)
-	org, key := seedOrg(t, dsn, "replay@example.com")
+	e := newEnv(t, "replay@example.com")
+	dsn, srv, org, key := e.dsn, e.srv, e.org, e.key
+	rnd := rand.New(rand.NewPCG(e.seed, 1))
 	bk := newBook()
 	c := &loadClient{n: 0, api: newAPI(srv.url(), key), bk: bk, rnd: rnd}
 	const batches, perBatch = 40, 25

@@ -263,3 +263,25 @@ func (a *api) do(req *http.Request) answer {
 	}
 	return ans
 }
+
+// env is one fault test's world: its seed (logged), its own cluster and server, and an
+// organization with an admin's API key.
+type env struct {
+	seed     uint64
+	pg       *cluster
+	dsn      string
+	srv      *server
+	org, key string
+}
+
+// newEnv starts a private cluster and the real server on it, and signs up an organization.
+func newEnv(t *testing.T, email string) *env {
+	t.Helper()
+	e := &env{seed: uint64(time.Now().UnixNano())}
+	t.Logf("seed %d", e.seed)
+	e.pg = newCluster(t)
+	e.dsn = e.pg.url("lux")
+	e.srv = newServer(t, e.dsn)
+	e.org, e.key = seedOrg(t, e.dsn, email)
+	return e
+}
