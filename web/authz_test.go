@@ -37,6 +37,7 @@ var authzRows = map[string][7]int{
 	"POST /api/v1/usage":              {401, 401, 401, 401, 200, 200, 200},
 	"POST /api/v1/authorize":          {401, 401, 401, 401, 200, 200, 200},
 	"GET /api/v1/executions/:id":      {401, 401, 401, 401, 200, 200, 404},
+	"POST /api/v1/estimate":           {401, 401, 401, 401, 200, 200, 200},
 	"GET /api/v1/credits":             {401, 401, 401, 401, 200, 200, 200},
 	"GET /api/v1/usage":               {401, 401, 401, 401, 200, 200, 200},
 	"GET /static/*":                   {200, 200, 200, 200, 200, 200, 200},
@@ -154,6 +155,9 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 	switch {
 	case strings.HasPrefix(route, "/api/") && method == http.MethodPost:
 		v := map[string]any{"flowId": "flow_a", "executionId": "exec_a"}
+		if route == "/api/v1/estimate" {
+			v = map[string]any{"lines": []map[string]any{{"type": "email", "count": 10, "quantity": 1}}}
+		}
 		if route == "/api/v1/usage" {
 			// Each caller's usage goes to an execution of its own, so exec_a stays org A's only.
 			v = map[string]any{"events": []map[string]any{{"id": fmt.Sprintf("m%d", n), "flowId": "flow_" + caller, "executionId": "exec_" + caller, "type": "email", "quantity": 1}}}
