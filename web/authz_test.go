@@ -32,35 +32,43 @@ var callers = []string{"anonymous", "member", "admin", "other-admin", "member-ke
 // STRIPE_WEBHOOK_SECRET, whoever calls; its signature is the only credential it takes.
 var authzRows = map[string][7]int{
 	//                                               anon  member admin other m-key a-key o-key
-	"GET /healthz":                              {200, 200, 200, 200, 200, 200, 200},
-	"GET /metrics":                              {200, 200, 200, 200, 200, 200, 200}, // loopback peer
-	"POST /api/v1/usage":                        {401, 401, 401, 401, 200, 200, 200},
-	"POST /api/v1/authorize":                    {401, 401, 401, 401, 200, 200, 200},
-	"GET /api/v1/executions/:id":                {401, 401, 401, 401, 200, 200, 404},
-	"POST /api/v1/estimate":                     {401, 401, 401, 401, 200, 200, 200},
-	"GET /api/v1/documents":                     {401, 401, 401, 401, 200, 200, 200},
-	"GET /api/v1/documents/:file":               {401, 401, 401, 401, 404, 404, 404},
-	"GET /settings/billing/history/draft.pdf":   {303, 200, 200, 200, 303, 303, 303},
-	"GET /settings/billing/history/:file":       {303, 404, 404, 404, 303, 303, 303},
-	"POST /settings/billing/history/profile":    {303, 403, 400, 400, 403, 403, 403},
-	"GET /api/v1/credits":                       {401, 401, 401, 401, 200, 200, 200},
-	"GET /api/v1/usage":                         {401, 401, 401, 401, 200, 200, 200},
-	"GET /static/*":                             {200, 200, 200, 200, 200, 200, 200},
-	"HEAD /static/*":                            {200, 200, 200, 200, 200, 200, 200},
-	"GET /":                                     {303, 303, 303, 303, 303, 303, 303},
-	"GET /login":                                {200, 303, 303, 303, 200, 200, 200},
-	"POST /login":                               {303, 303, 303, 303, 403, 403, 403},
-	"GET /signup":                               {200, 303, 303, 303, 200, 200, 200},
-	"POST /signup":                              {303, 303, 303, 303, 403, 403, 403},
-	"GET /logout":                               {200, 200, 200, 200, 200, 200, 200},
-	"POST /logout":                              {303, 303, 303, 303, 403, 403, 403},
-	"GET /settings":                             {303, 303, 303, 303, 303, 303, 303},
-	"POST /settings/org":                        {303, 303, 303, 403, 403, 403, 403},
-	"GET /settings/billing":                     {303, 200, 200, 200, 303, 303, 303},
-	"GET /settings/billing/usage":               {303, 200, 200, 200, 303, 303, 303},
-	"GET /settings/billing/usage.csv":           {303, 200, 200, 200, 303, 303, 303},
-	"GET /settings/billing/usage/flows/:flowID": {303, 200, 200, 404, 303, 303, 303},
-	"GET /settings/billing/usage/executions/:executionID":            {303, 200, 200, 404, 303, 303, 303},
+	"GET /healthz":                                        {200, 200, 200, 200, 200, 200, 200},
+	"GET /metrics":                                        {200, 200, 200, 200, 200, 200, 200}, // loopback peer
+	"POST /api/v1/usage":                                  {401, 401, 401, 401, 200, 200, 200},
+	"POST /api/v1/authorize":                              {401, 401, 401, 401, 200, 200, 200},
+	"GET /api/v1/executions/:id":                          {401, 401, 401, 401, 200, 200, 404},
+	"POST /api/v1/estimate":                               {401, 401, 401, 401, 200, 200, 200},
+	"GET /api/v1/documents":                               {401, 401, 401, 401, 200, 200, 200},
+	"GET /api/v1/documents/:file":                         {401, 401, 401, 401, 404, 404, 404},
+	"GET /settings/billing/history/draft.pdf":             {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/history/:file":                 {303, 404, 404, 404, 303, 303, 303},
+	"POST /settings/billing/history/profile":              {303, 403, 400, 400, 403, 403, 403},
+	"POST /settings/billing/credits":                      {303, 403, 303, 303, 403, 403, 403},
+	"GET /settings/billing/credits/quote":                 {303, 403, 200, 200, 303, 303, 303},
+	"GET /settings/billing/credits/purchases/:id":         {303, 403, 404, 404, 303, 303, 303},
+	"GET /settings/billing/credits/purchases/:id/cancel":  {303, 403, 404, 404, 303, 303, 303},
+	"GET /settings/billing/credits/purchases/:id/refund":  {303, 403, 404, 404, 303, 303, 303},
+	"POST /settings/billing/credits/purchases/:id/refund": {303, 403, 404, 404, 403, 403, 403},
+	"GET /settings/billing/credits/demo/:id":              {303, 403, 404, 404, 303, 303, 303},
+	"POST /settings/billing/credits/demo/:id/pay":         {303, 403, 404, 404, 403, 403, 403},
+	"GET /api/v1/credits":                                 {401, 401, 401, 401, 200, 200, 200},
+	"GET /api/v1/usage":                                   {401, 401, 401, 401, 200, 200, 200},
+	"GET /static/*":                                       {200, 200, 200, 200, 200, 200, 200},
+	"HEAD /static/*":                                      {200, 200, 200, 200, 200, 200, 200},
+	"GET /":                                               {303, 303, 303, 303, 303, 303, 303},
+	"GET /login":                                          {200, 303, 303, 303, 200, 200, 200},
+	"POST /login":                                         {303, 303, 303, 303, 403, 403, 403},
+	"GET /signup":                                         {200, 303, 303, 303, 200, 200, 200},
+	"POST /signup":                                        {303, 303, 303, 303, 403, 403, 403},
+	"GET /logout":                                         {200, 200, 200, 200, 200, 200, 200},
+	"POST /logout":                                        {303, 303, 303, 303, 403, 403, 403},
+	"GET /settings":                                       {303, 303, 303, 303, 303, 303, 303},
+	"POST /settings/org":                                  {303, 303, 303, 403, 403, 403, 403},
+	"GET /settings/billing":                               {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/usage":                         {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/usage.csv":                     {303, 200, 200, 200, 303, 303, 303},
+	"GET /settings/billing/usage/flows/:flowID":           {303, 200, 200, 404, 303, 303, 303},
+	"GET /settings/billing/usage/executions/:executionID": {303, 200, 200, 404, 303, 303, 303},
 	"GET /settings/billing/usage/executions/:executionID/events.csv": {303, 200, 200, 404, 303, 303, 303},
 	"GET /settings/billing/credits":                                  {303, 403, 200, 200, 303, 303, 303},
 	"GET /settings/billing/history":                                  {303, 200, 200, 200, 303, 303, 303},
@@ -143,7 +151,7 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 	path := route
 	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css"}
 	fill[":file"] = "LUX-2026-999999.pdf" // no such document in any org
-	if strings.Contains(route, "/checkout/") {
+	if strings.Contains(route, "/checkout/") || strings.Contains(route, "/purchases/") || strings.Contains(route, "/demo/") {
 		fill[":id"] = "chk_unknown" // another org's or no checkout: never found
 	}
 	if strings.HasSuffix(route, "/revoke") {
@@ -184,6 +192,8 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 			form.Set("org_id", w.orgA)
 		case "/settings/api-keys":
 			form.Set("name", "matrix")
+		case "/settings/billing/credits":
+			form.Set("credits", "1000")
 		case "/settings/billing/plans":
 			form.Set("plan", "starter")
 		}
