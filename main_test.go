@@ -72,9 +72,10 @@ func runLuxIn(t *testing.T, env map[string]string, stdin string, args ...string)
 	if _, ok := env["XDG_CONFIG_HOME"]; !ok {
 		env = withEnv(env, "XDG_CONFIG_HOME", t.TempDir())
 	}
+	bin := luxBinary(t) // built before the command's deadline starts: a first build can take a while
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, luxBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "LUX_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
 			cmd.Env = append(cmd.Env, kv)
