@@ -39,7 +39,7 @@ func TestCLI_OrgSetPlanEnterpriseNextCycleOrNow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "is on Enterprise now (250,000 credits a month); this cycle's allotment got 249,000 credits more (250,000 in all)") {
 		t.Fatalf("--now: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	cs, err := svc.Credits(ctx, org)
+	cs, err := svc.CreditSummary(ctx, org)
 	if err != nil || cs.Allotment != billing.Credits(250000) || cs.Plan.Code != "enterprise" {
 		t.Fatalf("credits after --now: %+v, %v", cs, err)
 	}

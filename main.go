@@ -54,8 +54,6 @@ type Config struct {
 	StripeSecretKey  string          `env:"STRIPE_SECRET_KEY" help:"Stripe secret key; without it the demo payment provider is used."`
 	StripeWebhook    string          `env:"STRIPE_WEBHOOK_SECRET" help:"Stripe webhook signing secret."`
 	StripeAPIBase    string          `env:"STRIPE_API_BASE" help:"Stripe API base URL (stripe-mock in tests)."`
-	SMTPURL          string          `env:"SMTP_URL" help:"SMTP server for notifications, e.g. smtp://127.0.0.1:1025."`
-	MailFrom         string          `env:"LUX_MAIL_FROM" default:"Lux Billing <billing@lux.local>" help:"From address of notification mail."`
 	CreditPriceCents int64           `env:"LUX_CREDIT_PRICE_CENTS" default:"1" help:"Price of one credit in US cents."`
 	PlanPrices       string          `env:"LUX_PLAN_PRICES" default:"starter=2900,pro=24900" help:"Monthly plan prices in US cents, as code=cents pairs."`
 	StripePlanPrices string          `env:"STRIPE_PLAN_PRICES" help:"Stripe price ids of the paid plans, as code=price_id pairs (starter=price_…,pro=price_…)."`

@@ -6,7 +6,8 @@ import (
 	"sync"
 )
 
-// Coalescing of concurrent usage batches (SPEC §13).
+// Coalescing of concurrent usage batches: ingestion keeps up with thousands of single events a
+// second although each transaction costs a disk flush.
 //
 // Every batch must take its org's account lock and commit, and a commit costs a disk flush and
 // a handful of round trips. Batches that arrive while a transaction is in flight queue, and the

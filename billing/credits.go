@@ -37,8 +37,8 @@ type CreditSummary struct {
 	PauseReason        string
 }
 
-// Credits returns the organization's credit summary, rolling the cycle over first if it ended.
-func (s *Service) Credits(ctx context.Context, orgID string) (*CreditSummary, error) {
+// CreditSummary returns the organization's credit summary, rolling the cycle over first if it ended.
+func (s *Service) CreditSummary(ctx context.Context, orgID string) (*CreditSummary, error) {
 	now := s.now()
 	a, err := s.currentAccount(ctx, orgID, now)
 	if err != nil {

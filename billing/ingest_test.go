@@ -65,7 +65,7 @@ func TestRecordUsage_ManyOrgsConcurrentlyEachExact(t *testing.T) {
 		t.Errorf("%d conflicts of %d reuses", conflicts, oks)
 	}
 	for oi, o := range orgs {
-		cs, err := f.Svc.Credits(ctx, o.id)
+		cs, err := f.Svc.CreditSummary(ctx, o.id)
 		if err != nil {
 			t.Fatal(err)
 		}

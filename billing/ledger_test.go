@@ -50,7 +50,7 @@ func TestConsumption_AllotmentBeforePurchaseAndTraceable(t *testing.T) {
 	if got[billing.GrantPlanAllotment] != billing.Credits(400) || got[billing.GrantPurchase] != billing.Credits(200) {
 		t.Errorf("second usage paid by %v, want 400 allotment + 200 purchase", got)
 	}
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	if cs.AllotmentRemaining != 0 || cs.Purchased != billing.Credits(300) || cs.Balance != billing.Credits(300) {
 		t.Errorf("after usage: allotment %s, purchased %s, balance %s; want 0, 300, 300", cs.AllotmentRemaining, cs.Purchased, cs.Balance)
 	}
@@ -65,20 +65,20 @@ func TestArrears_SettledFirstFromNextPurchase(t *testing.T) {
 	if res.Balance != billing.Credits(-50) || !res.Paused || res.PauseReason != billing.ReasonCreditsExhausted {
 		t.Fatalf("after overspending: balance %s paused %v %q; want -50, paused, credits_exhausted", res.Balance, res.Paused, res.PauseReason)
 	}
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	if cs.Arrears != billing.Credits(50) {
 		t.Fatalf("arrears %s, want 50", cs.Arrears)
 	}
 	// Usage keeps being recorded while paused: it happened.
 	f.Record(t, billingtest.Event("email", "", 10))
-	if cs = f.Credits(t); cs.Arrears != billing.Credits(60) || cs.Balance != billing.Credits(-60) {
+	if cs = f.CreditSummary(t); cs.Arrears != billing.Credits(60) || cs.Balance != billing.Credits(-60) {
 		t.Fatalf("arrears %s balance %s, want 60 and -60", cs.Arrears, cs.Balance)
 	}
 	// A purchase pays the arrears first; the rest is available at once.
 	if _, err := f.Svc.GrantCredits(ctx, f.Org, billing.GrantPurchase, billing.Credits(100), nil, "pay_2", ""); err != nil {
 		t.Fatal(err)
 	}
-	cs = f.Credits(t)
+	cs = f.CreditSummary(t)
 	if cs.Arrears != 0 || cs.Balance != billing.Credits(40) || cs.Purchased != billing.Credits(40) || cs.Paused {
 		t.Errorf("after purchase: arrears %s balance %s purchased %s paused %v; want 0, 40, 40, false", cs.Arrears, cs.Balance, cs.Purchased, cs.Paused)
 	}
@@ -103,7 +103,7 @@ func TestPurchase_GrantedOncePerReference(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if cs := f.Credits(t); cs.Purchased != billing.Credits(5000) {
+	if cs := f.CreditSummary(t); cs.Purchased != billing.Credits(5000) {
 		t.Errorf("purchased %s after granting one purchase three times, want 5,000", cs.Purchased)
 	}
 }
@@ -117,7 +117,7 @@ func TestRollover_ExpiresAllotmentAndGrantsNextOnce(t *testing.T) {
 	}
 	// The server was down for two and a half cycles; the next call catches up.
 	f.Clock.Set(time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC))
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	wantStart := time.Date(2026, 5, 31, 9, 30, 0, 0, time.UTC)
 	if !cs.CycleStart.Equal(wantStart) || !cs.CycleEnd.Equal(time.Date(2026, 6, 30, 9, 30, 0, 0, time.UTC)) {
 		t.Errorf("cycle [%s, %s), want to start %s", cs.CycleStart, cs.CycleEnd, wantStart)
@@ -153,7 +153,7 @@ func TestRollover_ConcurrentCallersGrantOnce(t *testing.T) {
 			var err error
 			switch i % 3 {
 			case 0:
-				_, err = f.Svc.Credits(ctx, f.Org)
+				_, err = f.Svc.CreditSummary(ctx, f.Org)
 			case 1:
 				_, err = f.Svc.RecordUsage(ctx, f.Org, f.Admin, []billing.UsageEvent{billingtest.Event("email", "", 1)})
 			default:
@@ -178,7 +178,7 @@ func TestRollover_ArrearsSettledFromNextAllotment(t *testing.T) {
 	f := billingtest.NewFixture(t, "free")
 	f.Record(t, billingtest.Event("sms", "", 600)) // 1,200 credits: 200 in arrears
 	f.Clock.Set(billingtest.T0.AddDate(0, 1, 0).Add(time.Hour))
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	if cs.Arrears != 0 || cs.AllotmentRemaining != billing.Credits(800) || cs.Balance != billing.Credits(800) || cs.Paused {
 		t.Errorf("after rollover: arrears %s allotment left %s balance %s paused %v; want 0, 800, 800, false", cs.Arrears, cs.AllotmentRemaining, cs.Balance, cs.Paused)
 	}
@@ -266,7 +266,7 @@ func TestSignUp_FreePlanWithThousandCredits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := svc.Credits(ctx, org)
+	cs, err := svc.CreditSummary(ctx, org)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,20 +15,20 @@ func TestSetMonthlyLimit_PausesAndResumesAtOnce(t *testing.T) {
 	if err := f.Svc.SetMonthlyLimit(ctx, f.Org, &limit); err != nil {
 		t.Fatal(err)
 	}
-	if cs := f.Credits(t); !cs.Paused || cs.PauseReason != billing.ReasonMonthlyLimitReached {
+	if cs := f.CreditSummary(t); !cs.Paused || cs.PauseReason != billing.ReasonMonthlyLimitReached {
 		t.Fatalf("at the limit: paused %v %q", cs.Paused, cs.PauseReason)
 	}
 	raised := billing.Credits(200)
 	if err := f.Svc.SetMonthlyLimit(ctx, f.Org, &raised); err != nil {
 		t.Fatal(err)
 	}
-	if cs := f.Credits(t); cs.Paused {
+	if cs := f.CreditSummary(t); cs.Paused {
 		t.Fatalf("raised limit still paused: %q", cs.PauseReason)
 	}
 	if err := f.Svc.SetMonthlyLimit(ctx, f.Org, nil); err != nil {
 		t.Fatal(err)
 	}
-	if cs := f.Credits(t); cs.MonthlyLimit != nil {
+	if cs := f.CreditSummary(t); cs.MonthlyLimit != nil {
 		t.Errorf("limit %v after removing it", *cs.MonthlyLimit)
 	}
 }

@@ -66,7 +66,7 @@ func (f *planFixture) use(t *testing.T, n int64) {
 // nextCycle moves the clock an hour into the next cycle and rolls the org over.
 func (f *planFixture) nextCycle(t *testing.T) {
 	t.Helper()
-	f.Clock.Set(f.Credits(t).CycleEnd.Add(time.Hour))
+	f.Clock.Set(f.CreditSummary(t).CycleEnd.Add(time.Hour))
 	if _, err := f.Svc.RollOverDue(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestUpgrade_TopsUpExactlyTheDifferenceOnce(t *testing.T) {
 	if !qt.Upgrade || qt.TopUp != billing.Credits(9000) {
 		t.Fatalf("quote = %+v, want an upgrade topping up 9,000", qt)
 	}
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	if want := billing.ProRata(2900, cs.CycleStart, cs.CycleEnd, f.Clock.Now()); qt.Price != want || want == 0 || want >= 2900 {
 		t.Fatalf("price %d, want the pro-rata %d", qt.Price, want)
 	}
@@ -142,7 +142,7 @@ func TestUpgrade_TopsUpExactlyTheDifferenceOnce(t *testing.T) {
 	if fulfilled != 1 {
 		t.Fatalf("fulfilled %d times, want once", fulfilled)
 	}
-	cs = f.Credits(t)
+	cs = f.CreditSummary(t)
 	if cs.Plan.Code != "starter" || cs.Allotment != billing.Credits(10000) || cs.AllotmentRemaining != billing.Credits(9600) {
 		t.Fatalf("after upgrade: plan %s, allotment %s, remaining %s; want starter, 10,000, 9,600", cs.Plan.Code, cs.Allotment, cs.AllotmentRemaining)
 	}

@@ -98,7 +98,7 @@ func TestPlans_AYearOfCycles(t *testing.T) {
 		if st := f.plan(t); st.Granted != billing.Credits(s.granted) {
 			t.Fatalf("cycle %d (%s): %s granted, want %d", i, s.plan, st.Granted, s.granted)
 		}
-		if cs := f.Credits(t); cs.Purchased != billing.Credits(purchased) {
+		if cs := f.CreditSummary(t); cs.Purchased != billing.Credits(purchased) {
 			t.Fatalf("cycle %d: purchased credits %s, want %d", i, cs.Purchased, purchased)
 		}
 		billingtest.AssertLedger(t, f.DB, f.Org)
@@ -211,7 +211,7 @@ func TestDowngrade_TwoSchedulersApplyItOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Clock.Set(f.Credits(t).CycleEnd.Add(time.Minute))
+	f.Clock.Set(f.CreditSummary(t).CycleEnd.Add(time.Minute))
 	var wg sync.WaitGroup
 	for _, s := range []*billing.Service{f.Svc, other, f.Svc, other} {
 		wg.Add(2)
@@ -224,7 +224,7 @@ func TestDowngrade_TwoSchedulersApplyItOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for _, org := range orgs {
-				if _, err := s.Credits(ctx, org); err != nil {
+				if _, err := s.CreditSummary(ctx, org); err != nil {
 					t.Error(err)
 				}
 			}
@@ -249,7 +249,7 @@ func TestDowngrade_TwoSchedulersApplyItOnce(t *testing.T) {
 		if err := f.DB.Get(&grants, `SELECT count(*) FROM grants WHERE org_id = $1 AND kind = 'plan_allotment'`, org); err != nil {
 			t.Fatal(err)
 		}
-		cs, err := f.Svc.Credits(ctx, org)
+		cs, err := f.Svc.CreditSummary(ctx, org)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,9 +271,9 @@ func TestCatchUp_AfterAThreeMonthGap(t *testing.T) {
 	if _, err := f.Svc.ScheduleDowngrade(ctx, f.Org, "starter", f.Admin); err != nil {
 		t.Fatal(err)
 	}
-	first := f.Credits(t)
+	first := f.CreditSummary(t)
 	f.Clock.Set(first.CycleEnd.AddDate(0, 3, 2))
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	if cs.Plan.Code != "starter" || cs.Allotment != billing.Credits(10000) || cs.AllotmentRemaining != billing.Credits(10000) {
 		t.Fatalf("after the gap: %s, allotment %s (%s left); want starter 10,000", cs.Plan.Code, cs.Allotment, cs.AllotmentRemaining)
 	}
@@ -322,11 +322,11 @@ func TestRenewalFailed_FreeFromTheNextCycle(t *testing.T) {
 	if err := f.Svc.CancelPlanChange(ctx, f.Org, f.Admin); billing.ErrorCode(err) != billing.EINVALID {
 		t.Fatalf("cancelling the move to Free: %v, want invalid", err)
 	}
-	if cs := f.Credits(t); cs.Allotment != billing.Credits(10000) || cs.Purchased != billing.Credits(1500) {
+	if cs := f.CreditSummary(t); cs.Allotment != billing.Credits(10000) || cs.Purchased != billing.Credits(1500) {
 		t.Fatalf("this cycle: allotment %s, purchased %s", cs.Allotment, cs.Purchased)
 	}
 	f.nextCycle(t)
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	if cs.Plan.Code != "free" || cs.Allotment != billing.Credits(1000) || cs.Purchased != billing.Credits(1500) {
 		t.Fatalf("next cycle: %s with %s, purchased %s; want free 1,000 and 1,500", cs.Plan.Code, cs.Allotment, cs.Purchased)
 	}

@@ -61,7 +61,7 @@ func TestRecordUsage_UnknownTypeOrModelIsRefused(t *testing.T) {
 	if err := f.DB.Get(&n, `SELECT count(*) FROM usage_events`); err != nil || n != 0 {
 		t.Fatalf("events written by refused batches: %d (%v)", n, err)
 	}
-	if cs := f.Credits(t); cs.Balance != billing.Credits(1000) {
+	if cs := f.CreditSummary(t); cs.Balance != billing.Credits(1000) {
 		t.Errorf("balance changed to %s by refused batches", cs.Balance)
 	}
 }
@@ -126,7 +126,7 @@ func TestRecordUsage_SameIDConcurrentlyChargesOnce(t *testing.T) {
 	if fresh != 1 {
 		t.Errorf("%d of 10 concurrent posts were charged, want exactly 1", fresh)
 	}
-	if cs := f.Credits(t); cs.Balance != billing.Credits(999) {
+	if cs := f.CreditSummary(t); cs.Balance != billing.Credits(999) {
 		t.Errorf("balance %s, want 999", cs.Balance)
 	}
 	billingtest.AssertLedger(t, f.DB, f.Org)
@@ -162,7 +162,7 @@ func TestRecordUsage_ConcurrentClientsKeepLedgerExact(t *testing.T) {
 	if n != clients*perClient {
 		t.Errorf("%d events recorded, want %d", n, clients*perClient)
 	}
-	cs := f.Credits(t)
+	cs := f.CreditSummary(t)
 	used := billing.Credits(int64(clients * perClient * 4)) // 4 credits an event
 	if want := billing.Credits(1000) - used; cs.Balance != want {
 		t.Errorf("balance %s, want %s", cs.Balance, want)

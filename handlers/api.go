@@ -112,7 +112,7 @@ func NewCredits(cs *billing.CreditSummary) api.Credits {
 
 // GetCredits returns the organization's balance, plan, allotment, cycle usage and pause state.
 func (h *API) GetCredits(c echo.Context) error {
-	cs, err := h.Billing.Credits(c.Request().Context(), apiKey(c).OrgID)
+	cs, err := h.Billing.CreditSummary(c.Request().Context(), apiKey(c).OrgID)
 	if err != nil {
 		return err
 	}

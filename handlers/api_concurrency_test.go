@@ -126,7 +126,7 @@ func TestPostUsage_ConcurrentClientsChargeEveryEventOnce(t *testing.T) {
 	if err := e.DB.QueryRow(`SELECT count(*), COALESCE(sum(unfunded_mc), 0) FROM ledger_entries WHERE org_id = $1 AND kind = 'usage'`, a.org).Scan(&usageEntries, &unfunded); err != nil {
 		t.Fatal(err)
 	}
-	// Concurrent batches of one org may share a transaction and a usage entry (SPEC §13).
+	// Concurrent batches of one org may share a transaction and a usage entry (coalesce.go).
 	if usageEntries < 1 || usageEntries > clients*requests || unfunded != total-granted {
 		t.Errorf("%d usage entries with %d mc unfunded; want 1 to %d entries, %d mc", usageEntries, unfunded, clients*requests, total-granted)
 	}

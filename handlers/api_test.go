@@ -431,7 +431,11 @@ func TestAPI_BadKeysAreUnauthorized(t *testing.T) {
 	if r := e.call("GET", "/api/v1/credits", revoked.key, nil); r.Status != http.StatusOK {
 		t.Fatalf("the key before revocation: HTTP %d: %s", r.Status, r.Body)
 	}
-	if err := e.Identity.RevokeAPIKey(ctx, a.org, revoked.keyID); err != nil {
+	admin, err := e.Identity.FindMembership(ctx, a.org, a.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Identity.RevokeAPIKey(ctx, admin, revoked.keyID); err != nil {
 		t.Fatal(err)
 	}
 	unknown := identity.APIKeyPrefix + strings.Repeat("0", 64)

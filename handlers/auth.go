@@ -20,7 +20,7 @@ import (
 func (h *Pages) LoginPage(c echo.Context) error {
 	next := SafeNext(c.QueryParam("next"))
 	if h.sessions.SignedIn(c) {
-		return c.Redirect(http.StatusSeeOther, orDefault(next, "/settings/billing"))
+		return c.Redirect(http.StatusSeeOther, orDefault(next, views.PathOverview))
 	}
 	v := views.Login{CSRF: CSRFToken(c), Next: next, Flashes: h.sessions.Flashes(c)}
 	switch {
@@ -92,7 +92,7 @@ func (h *Pages) loginFailed(v views.Login, err error) error {
 // SignupPage shows the sign-up form (GET /signup); someone signed in goes on to billing.
 func (h *Pages) SignupPage(c echo.Context) error {
 	if h.sessions.SignedIn(c) {
-		return c.Redirect(http.StatusSeeOther, "/settings/billing")
+		return c.Redirect(http.StatusSeeOther, views.PathOverview)
 	}
 	return Render(c, http.StatusOK, views.SignupPage(views.Signup{CSRF: CSRFToken(c)}))
 }
@@ -119,7 +119,7 @@ func (h *Pages) Signup(c echo.Context) error {
 	}
 	h.sessions.RememberOrg(c, org)
 	h.sessions.Welcome(c)
-	return redirect(c, "/settings/billing")
+	return redirect(c, views.PathOverview)
 }
 
 // signupFailed answers a failed sign-up with the form and err's message (see Inline): the
@@ -163,12 +163,12 @@ func (h *Pages) SwitchOrg(c echo.Context) error {
 	h.sessions.SetOrg(c, m.OrgID)
 	h.sessions.RememberOrg(c, m.OrgID)
 	h.sessions.Flash(c, "Switched to "+m.OrgName+".")
-	return redirect(c, orDefault(SafeNext(c.FormValue("next")), "/settings/billing"))
+	return redirect(c, orDefault(SafeNext(c.FormValue("next")), views.PathOverview))
 }
 
 // SettingsHome sends /settings to the billing overview.
 func (h *Pages) SettingsHome(c echo.Context) error {
-	return c.Redirect(http.StatusSeeOther, "/settings/billing")
+	return c.Redirect(http.StatusSeeOther, views.PathOverview)
 }
 
 func orDefault(s, def string) string {
@@ -195,14 +195,14 @@ func humanWait(d time.Duration) string {
 // SafeNext returns raw when it is a path of this site's settings pages, and "" otherwise, so
 // that a crafted ?next= can never send someone to another site.
 func SafeNext(raw string) string {
-	if raw == "" || !strings.HasPrefix(raw, "/settings") || strings.ContainsAny(raw, "\\\r\n") || strings.HasPrefix(raw, "//") {
+	if raw == "" || !strings.HasPrefix(raw, views.PathSettings) || strings.ContainsAny(raw, "\\\r\n") || strings.HasPrefix(raw, "//") {
 		return ""
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return ""
 	}
-	if u.Path != "/settings" && !strings.HasPrefix(u.Path, "/settings/") {
+	if u.Path != views.PathSettings && !strings.HasPrefix(u.Path, views.PathSettings+"/") {
 		return ""
 	}
 	return u.RequestURI()

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -77,6 +78,7 @@ type Viewer struct {
 	User        *identity.User
 	Membership  *identity.Membership  // the current organization; never from a URL
 	Memberships []identity.Membership // every organization of the user, for the switcher
+	Loc         *time.Location        // the current organization's time zone
 }
 
 // SetViewer records the request's Viewer (web.RequireSession).

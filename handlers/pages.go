@@ -44,7 +44,7 @@ func NewPages(d Domain, sessions Sessions) *Pages {
 
 // Root sends / to the billing overview (which sends signed-out visitors on to /login).
 func (h *Pages) Root(c echo.Context) error {
-	return c.Redirect(http.StatusSeeOther, "/settings/billing")
+	return c.Redirect(http.StatusSeeOther, views.PathOverview)
 }
 
 // Shell builds the frame of a signed-in page: user, organization, switcher, nav and flashes.
@@ -61,12 +61,4 @@ func (h *Pages) Shell(c echo.Context, active, title string) views.Shell {
 		s.Orgs = append(s.Orgs, views.OrgChoice{ID: m.OrgID, Name: m.OrgName, Role: m.Role, Current: m.OrgID == v.Membership.OrgID})
 	}
 	return s
-}
-
-// location is an organization's time zone; an unknown name falls back to UTC.
-func location(tz string) *time.Location {
-	if loc, err := time.LoadLocation(tz); err == nil {
-		return loc
-	}
-	return time.UTC
 }

@@ -24,7 +24,8 @@ func (h *Pages) APIKeys(c echo.Context) error {
 // CreateAPIKey creates a key for the viewer and shows its secret once (POST /settings/api-keys).
 func (h *Pages) CreateAPIKey(c echo.Context) error {
 	name := strings.TrimSpace(c.FormValue("name"))
-	secret, _, err := h.Identity.IssueAPIKey(c.Request().Context(), viewer(c).Membership, name)
+	m := viewer(c).Membership
+	secret, _, err := h.Identity.CreateAPIKey(c.Request().Context(), m.OrgID, m.UserID, name)
 	if err != nil {
 		return inline(err, func(c echo.Context, status int, msg string) error {
 			return h.apiKeysAnswer(c, status, func(v *views.APIKeys) { v.Error, v.FormName = msg, name })
@@ -43,13 +44,13 @@ func (h *Pages) RevokeAPIKey(c echo.Context) error {
 	if err != nil {
 		return billing.Errorf(billing.ENOTFOUND, "there is no API key %q", c.Param("id"))
 	}
-	if err := h.Identity.RevokeAPIKeyAs(c.Request().Context(), viewer(c).Membership, id); err != nil {
+	if err := h.Identity.RevokeAPIKey(c.Request().Context(), viewer(c).Membership, id); err != nil {
 		return err
 	}
 	const done = "Key revoked. Anything that used it can no longer report usage."
 	if !IsHTMX(c) {
 		h.sessions.Flash(c, done)
-		return redirect(c, "/settings/api-keys")
+		return redirect(c, views.PathAPIKeys)
 	}
 	return h.apiKeysAnswer(c, http.StatusOK, func(v *views.APIKeys) { v.Notice = done })
 }
@@ -74,14 +75,10 @@ func (h *Pages) apiKeysView(c echo.Context) (views.APIKeys, error) {
 	if err != nil {
 		return views.APIKeys{}, err
 	}
-	cs, err := h.Billing.Credits(ctx, m.OrgID)
-	if err != nil {
-		return views.APIKeys{}, err
-	}
 	return views.APIKeys{
 		Shell:  h.Shell(c, views.NavAPIKeys, "API keys"),
 		Keys:   keys,
-		Loc:    location(cs.Timezone),
+		Loc:    viewer(c).Loc,
 		Now:    h.Billing.Now(),
 		UserID: m.UserID,
 	}, nil

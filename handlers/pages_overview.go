@@ -18,7 +18,7 @@ func (h *Pages) Overview(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := viewer(c)
 	org := v.Membership.OrgID
-	cs, err := h.Billing.Credits(ctx, org)
+	cs, err := h.Billing.CreditSummary(ctx, org)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (h *Pages) Overview(c echo.Context) error {
 	return Render(c, http.StatusOK, views.OverviewPage(views.Overview{
 		Shell:    h.Shell(c, views.NavOverview, "Billing overview"),
 		Now:      h.Billing.Now(),
-		Loc:      location(cs.Timezone),
+		Loc:      v.Loc,
 		Credits:  cs,
 		Member:   member,
 		Forecast: forecast,

@@ -47,12 +47,8 @@ func (h *Pages) ChangePlan(c echo.Context) error {
 	if err != nil {
 		return h.plansRefused(err)
 	}
-	cs, err := h.Billing.Credits(ctx, m.OrgID)
-	if err != nil {
-		return err
-	}
-	h.sessions.Flash(c, "Your plan changes to "+qt.To.Name+" on "+views.ShortDate(ch.EffectiveAt, location(cs.Timezone), h.Billing.Now())+". You keep "+qt.From.Name+" until then.")
-	return redirect(c, "/settings/billing/plans")
+	h.sessions.Flash(c, "Your plan changes to "+qt.To.Name+" on "+views.ShortDate(ch.EffectiveAt, viewer(c).Loc, h.Billing.Now())+". You keep "+qt.From.Name+" until then.")
+	return redirect(c, views.PathPlans)
 }
 
 // CancelPlanChange keeps the current plan: the downgrade waiting for the next cycle is
@@ -63,7 +59,7 @@ func (h *Pages) CancelPlanChange(c echo.Context) error {
 		return h.plansRefused(err)
 	}
 	h.sessions.Flash(c, "The plan change is cancelled: you keep your plan.")
-	return redirect(c, "/settings/billing/plans")
+	return redirect(c, views.PathPlans)
 }
 
 // PlanCheckout is the demo provider's payment page of an upgrade
@@ -83,7 +79,7 @@ func (h *Pages) PayPlanCheckout(c echo.Context) error {
 		})
 	}
 	h.sessions.Flash(c, "You are on "+up.Plan.Name+" now: "+up.TopUp.String()+" credits were added to this cycle's allotment.")
-	return redirect(c, "/settings/billing/plans")
+	return redirect(c, views.PathPlans)
 }
 
 func (h *Pages) planCheckoutPage(c echo.Context, status int, msg string) error {
@@ -94,7 +90,7 @@ func (h *Pages) planCheckoutPage(c echo.Context, status int, msg string) error {
 		return err
 	}
 	if co.Status != "open" && msg == "" {
-		return redirect(c, "/settings/billing/plans")
+		return redirect(c, views.PathPlans)
 	}
 	st, err := h.Billing.PlanStatus(ctx, m.OrgID)
 	if err != nil {
@@ -104,12 +100,8 @@ func (h *Pages) planCheckoutPage(c echo.Context, status int, msg string) error {
 	if err != nil {
 		return err
 	}
-	cs, err := h.Billing.Credits(ctx, m.OrgID)
-	if err != nil {
-		return err
-	}
 	v := views.PlanCheckoutPage{Shell: h.Shell(c, views.NavPlans, "Pay for your plan"), Now: h.Billing.Now(),
-		Loc: location(cs.Timezone), Checkout: co, Status: st, Error: msg}
+		Loc: viewer(c).Loc, Checkout: co, Status: st, Error: msg}
 	for _, p := range plans {
 		if p.Code == co.PlanCode {
 			v.Plan = p
@@ -149,11 +141,7 @@ func (h *Pages) plansView(c echo.Context) (views.Plans, error) {
 	if err != nil {
 		return views.Plans{}, err
 	}
-	cs, err := h.Billing.Credits(ctx, org)
-	if err != nil {
-		return views.Plans{}, err
-	}
-	v := views.Plans{Shell: h.Shell(c, views.NavPlans, "Plans"), Loc: location(cs.Timezone), Now: h.Billing.Now(),
+	v := views.Plans{Shell: h.Shell(c, views.NavPlans, "Plans"), Loc: viewer(c).Loc, Now: h.Billing.Now(),
 		Status: st, Cycles: cycles, DemoMode: h.PlanChanges.DemoMode(), SalesEmail: h.PlanChanges.SalesEmail()}
 	for _, p := range plans {
 		card := views.PlanCard{Plan: p, Current: p.Code == st.Plan.Code,

@@ -13,15 +13,15 @@ import (
 
 // Limits is the limits page, for admins (GET /settings/billing/limits).
 func (h *Pages) Limits(c echo.Context) error {
-	cs, err := h.Billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
+	cs, err := h.Billing.CreditSummary(c.Request().Context(), viewer(c).Membership.OrgID)
 	if err != nil {
 		return err
 	}
 	limit := "None"
 	if cs.MonthlyLimit != nil {
-		limit = views.Credits(*cs.MonthlyLimit) + " credits"
+		limit = views.FormatCredits(*cs.MonthlyLimit) + " credits"
 	}
-	loc, now := location(cs.Timezone), h.Billing.Now()
+	loc, now := viewer(c).Loc, h.Billing.Now()
 	return Render(c, http.StatusOK, views.ComingSoonPage(views.ComingSoon{
 		Shell:    h.Shell(c, views.NavLimits, "Limits"),
 		Heading:  "Limits",
@@ -35,7 +35,7 @@ func (h *Pages) Limits(c echo.Context) error {
 		},
 		Facts: []views.Fact{
 			{Label: "Monthly limit", Value: limit},
-			{Label: "Used this cycle", Value: views.Credits(cs.CycleUsed) + " credits"},
+			{Label: "Used this cycle", Value: views.FormatCredits(cs.CycleUsed) + " credits"},
 			{Label: "Cycle resets", Value: views.ShortDate(cs.CycleEnd, loc, now)},
 		},
 	}))

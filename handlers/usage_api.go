@@ -73,8 +73,8 @@ func (h *API) GetUsage(c echo.Context) error {
 	return c.JSON(http.StatusOK, NewUsage(rep))
 }
 
-// usageQuery reads and checks the report parameters. Dates default to the last 30 days in the
-// org's zone; with only from, the range ends today; with only to, it is the 30 days up to it.
+// usageQuery reads and checks the report parameters; the range is resolved by
+// reports.ResolveRange (the last 30 days by default, in the org's zone).
 func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (reports.ReportQuery, error) {
 	var q reports.ReportQuery
 	known := map[string]bool{}
@@ -114,26 +114,12 @@ func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (re
 	if q.To, err = date("to"); err != nil {
 		return q, err
 	}
-	switch preset := params.Get("range"); {
-	case preset != "" && (!q.From.IsZero() || !q.To.IsZero()):
+	preset := reports.RangePreset(params.Get("range"))
+	if preset != "" && (!q.From.IsZero() || !q.To.IsZero()) {
 		return q, invalid("give either range or from/to, not both")
-	case preset != "":
-		if q.From, q.To, err = h.Reports.ReportRange(ctx, org, reports.RangePreset(preset)); err != nil {
-			return q, err
-		}
-	case q.From.IsZero() && q.To.IsZero():
-		if q.From, q.To, err = h.Reports.ReportRange(ctx, org, reports.RangeLast30Days); err != nil {
-			return q, err
-		}
-	case q.To.IsZero():
-		if q.To, err = h.Reports.Today(ctx, org); err != nil {
-			return q, err
-		}
-		if q.To.Before(q.From) {
-			return q, invalid("from %s is in the future: give a date up to today (%s), or a to date too", q.From, q.To)
-		}
-	case q.From.IsZero():
-		q.From = q.To.AddDays(-29)
+	}
+	if q.From, q.To, err = h.Reports.ResolveRange(ctx, org, preset, q.From, q.To); err != nil {
+		return q, err
 	}
 	q.Interval = reports.Interval(params.Get("interval"))
 	q.GroupBy = reports.GroupBy(params.Get("groupBy"))

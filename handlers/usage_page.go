@@ -21,9 +21,6 @@ import (
 // rangeCustom is the range of a usage view that gives its own from and to dates.
 const rangeCustom = "custom"
 
-// defaultRange is the range of a usage view whose query string names none.
-const defaultRange = reports.RangeLast30Days
-
 // Usage is the usage report of the current organization (GET /settings/billing/usage): a
 // stacked chart and a table of credits per period and group, totals, top flows and the
 // forecast. The query string holds the whole view (see usageView), so the URL can be shared;
@@ -46,8 +43,8 @@ func (h *Pages) Usage(c echo.Context) error {
 	for _, r := range h.Billing.Rates().Current(v.Now) {
 		v.Units[r.Type] = r.Unit
 	}
+	v.Loc = viewer(c).Loc
 	if v.Report != nil {
-		v.Loc = location(v.Report.Timezone)
 		if v.Report.Total.Events == 0 {
 			recent, err := h.Reports.RecentActivity(ctx, org, reports.ActivityUsage, 1)
 			if err != nil {
@@ -58,13 +55,6 @@ func (h *Pages) Usage(c echo.Context) error {
 	}
 	if v.Forecast, err = h.Reports.Forecast(ctx, org); err != nil {
 		return err
-	}
-	if v.Loc == nil {
-		cs, err := h.Billing.Credits(ctx, org)
-		if err != nil {
-			return err
-		}
-		v.Loc = location(cs.Timezone)
 	}
 	show := func(c echo.Context, status int, msg string) error {
 		v.Error = msg
@@ -143,13 +133,13 @@ func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (v
 		return f, q, err
 	}
 	if f.Range == "" {
-		f.Range = string(defaultRange)
+		f.Range = string(reports.DefaultRange)
 		if !from.IsZero() || !to.IsZero() {
 			f.Range = rangeCustom
 		}
 	}
 	if f.Range != rangeCustom {
-		pf, pt, err := h.Reports.ReportRange(ctx, org, reports.RangePreset(f.Range))
+		pf, pt, err := h.Reports.ResolveRange(ctx, org, reports.RangePreset(f.Range), reports.Date{}, reports.Date{})
 		if err != nil {
 			return f, q, err
 		}
@@ -161,18 +151,11 @@ func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (v
 		}
 		f.Range = rangeCustom // dates were typed over the preset's
 	}
-	switch {
-	case from.IsZero() && to.IsZero():
+	if from.IsZero() && to.IsZero() {
 		return f, q, billing.Errorf(billing.EINVALID, "a custom range needs a start and an end date")
-	case to.IsZero():
-		if to, err = h.Reports.Today(ctx, org); err != nil {
-			return f, q, err
-		}
-		if to.Before(from) {
-			return f, q, billing.Errorf(billing.EINVALID, "the start date %s is in the future: choose a day up to today (%s)", from, to)
-		}
-	case from.IsZero():
-		from = to.AddDays(-29)
+	}
+	if from, to, err = h.Reports.ResolveRange(ctx, org, "", from, to); err != nil {
+		return f, q, err
 	}
 	q.From, q.To = from, to
 	f.From, f.To = from.String(), to.String()

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -37,13 +36,17 @@ func (h *Pages) UsageFlow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, err := h.usageNames(ctx, org, flowID)
+	var users []string
+	for _, e := range page.Executions {
+		users = append(users, e.UserID)
+	}
+	names, err := h.Reports.Names(ctx, org, []string{flowID}, users)
 	if err != nil {
 		return err
 	}
 	v := views.UsageFlow{
-		FlowID: flowID, FlowName: names.flow, Filters: filters, Page: page, Cursor: cursor,
-		Members: names.members, Now: h.Billing.Now(), Loc: location(names.timezone),
+		FlowID: flowID, FlowName: names.Flow(flowID), Filters: filters, Page: page, Cursor: cursor,
+		Names: names, Now: h.Billing.Now(), Loc: viewer(c).Loc,
 	}
 	if wantsFragment(c) && cursor != "" {
 		return Render(c, http.StatusOK, views.UsageExecutionRows(v))
@@ -57,8 +60,8 @@ func (h *Pages) UsageFlow(c echo.Context) error {
 }
 
 // UsageExecution is the drill-down of one execution of the current organization
-// (GET /settings/billing/usage/executions/:executionID): its credits by type (the seed's
-// per-flow cost record) and the usage events behind them, each with its type, model, quantity,
+// (GET /settings/billing/usage/executions/:executionID): its credits by type and total
+// (what GET /api/v1/executions/:id returns) and the usage events behind them, each with its type, model, quantity,
 // credits, time and member. Another organization's execution is a 404 page.
 func (h *Pages) UsageExecution(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -79,22 +82,26 @@ func (h *Pages) UsageExecution(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, err := h.usageNames(ctx, org, cost.FlowID)
+	var users []string
+	for _, e := range events {
+		users = append(users, e.UserID)
+	}
+	names, err := h.Reports.Names(ctx, org, []string{cost.FlowID}, users)
 	if err != nil {
 		return err
 	}
 	v := views.UsageExecution{
 		Shell:    h.Shell(c, views.NavUsage, execID+" · Usage"),
 		Cost:     cost,
-		FlowName: names.flow,
+		FlowName: names.Flow(cost.FlowID),
 		Filters:  filters,
 		Capped:   len(events) == reports.MaxEventLimit,
 		Now:      h.Billing.Now(),
-		Loc:      location(names.timezone),
+		Loc:      viewer(c).Loc,
 	}
 	rates := h.Billing.Rates()
 	for _, e := range events {
-		row := views.UsageEventRow{Event: e, Member: names.member(e.UserID), Model: e.Model}
+		row := views.UsageEventRow{Event: e, Member: names.Member(e.UserID), Model: e.Model}
 		if r, err := rates.Find(e.Type, e.Model, e.OccurredAt); err == nil {
 			row.Unit = r.Unit
 			if e.Model != "" && r.Label != "" {
@@ -117,45 +124,6 @@ func (h *Pages) UsageExecutionCSV(c echo.Context) error {
 	}
 	name := "lux-execution-" + fileSafe(execID) + "-events.csv"
 	return h.Reports.WriteExecutionEventsCSV(ctx, csvDownload(c, name), viewer(c).Membership.OrgID, execID)
-}
-
-// usageNames names what usage pages show by id: a flow and the members whose flows used
-// credits, from the report of the flow's usage by member over the longest range a report
-// covers, up to today. Older or unnamed ones keep their ids.
-type usageNamesResult struct {
-	timezone string
-	flow     string            // the flow's name, "" when it has none
-	members  map[string]string // user id → name, else email
-}
-
-func (n usageNamesResult) member(id string) string {
-	if m := n.members[id]; m != "" {
-		return m
-	}
-	return id
-}
-
-func (h *Pages) usageNames(ctx context.Context, org, flowID string) (usageNamesResult, error) {
-	out := usageNamesResult{members: map[string]string{}}
-	today, err := h.Reports.Today(ctx, org)
-	if err != nil {
-		return out, err
-	}
-	r, err := h.Reports.UsageReport(ctx, org, reports.ReportQuery{
-		From: today.AddDays(1 - reports.MaxReportDays), To: today,
-		Interval: reports.IntervalMonth, GroupBy: reports.GroupByUser, FlowID: flowID, TopFlows: 1,
-	})
-	if err != nil {
-		return out, err
-	}
-	out.timezone = r.Timezone
-	for _, g := range r.Groups {
-		out.members[g.Key] = g.Label
-	}
-	if len(r.TopFlows) == 1 && r.TopFlows[0].FlowID == flowID && r.TopFlows[0].Name != flowID {
-		out.flow = r.TopFlows[0].Name
-	}
-	return out, nil
 }
 
 // fileSafe keeps the letters, digits, dots, dashes and underscores of s (at most 80), for a

@@ -14,8 +14,8 @@ import (
 	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
-// Credits formats an amount for people: thousands separated, up to three decimals ("12,345.5").
-func Credits(m billing.Millicredits) string { return m.String() }
+// FormatCredits formats an amount for people: thousands separated, up to three decimals ("12,345.5").
+func FormatCredits(m billing.Millicredits) string { return m.String() }
 
 // SignedCredits formats an amount with its sign: "+1,000" or "−12.5" (a true minus sign).
 func SignedCredits(m billing.Millicredits) string {

@@ -61,18 +61,18 @@ const (
 
 // BillingNav lists the billing pages in nav order; AdminOnly ones are hidden from members.
 var BillingNav = []NavItem{
-	{NavOverview, "Overview", "/settings/billing", "gauge", false},
-	{NavUsage, "Usage", "/settings/billing/usage", "chart", false},
-	{NavCredits, "Add credits", "/settings/billing/credits", "plus", true},
-	{NavHistory, "History", "/settings/billing/history", "receipt", false},
-	{NavLimits, "Limits", "/settings/billing/limits", "sliders", true},
-	{NavPlans, "Plans", "/settings/billing/plans", "layers", false},
-	{NavCalculator, "Calculator", "/settings/billing/calculator", "calculator", false},
+	{NavOverview, "Overview", PathOverview, "gauge", false},
+	{NavUsage, "Usage", PathUsage, "chart", false},
+	{NavCredits, "Add credits", PathCredits, "plus", true},
+	{NavHistory, "History", PathHistory, "receipt", false},
+	{NavLimits, "Limits", PathLimits, "sliders", true},
+	{NavPlans, "Plans", PathPlans, "layers", false},
+	{NavCalculator, "Calculator", PathCalculator, "calculator", false},
 }
 
 // DeveloperNav lists the developer settings pages.
 var DeveloperNav = []NavItem{
-	{NavAPIKeys, "API keys", "/settings/api-keys", "key", false},
+	{NavAPIKeys, "API keys", PathAPIKeys, "key", false},
 }
 
 // visible returns the items the shell's user may open.

@@ -11,31 +11,6 @@ import (
 	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
-// Paths of the usage pages.
-const (
-	usagePath    = "/settings/billing/usage"
-	usageCSVPath = "/settings/billing/usage.csv"
-)
-
-// UsageFlowPath is the drill-down page of a flow, keeping the usage view's query.
-func UsageFlowPath(flowID, query string) string {
-	return withQuery(usagePath+"/flows/"+escapeSegment(flowID), query)
-}
-
-// UsageExecutionPath is the drill-down page of an execution, keeping the usage view's query.
-func UsageExecutionPath(executionID, query string) string {
-	return withQuery(usagePath+"/executions/"+escapeSegment(executionID), query)
-}
-
-// UsageExecutionCSVPath is the CSV of an execution's events.
-func UsageExecutionCSVPath(executionID string) string {
-	return usagePath + "/executions/" + escapeSegment(executionID) + "/events.csv"
-}
-
-// escapeSegment escapes an id for one path segment: "/" and every other reserved character
-// become escapes, so any id reaches the handler whole.
-func escapeSegment(id string) string { return url.PathEscape(id) }
-
 func withQuery(path, query string) string {
 	if query == "" {
 		return path
@@ -313,14 +288,11 @@ func ForecastSentence(f *reports.Forecast, loc *time.Location) string {
 }
 
 // memberName is the name of the member id, else the id ("–" for none).
-func memberName(names map[string]string, id string) string {
-	if n := names[id]; n != "" {
-		return n
-	}
+func memberName(names reports.Names, id string) string {
 	if id == "" {
 		return "–"
 	}
-	return id
+	return names.Member(id)
 }
 
 // urlQueryEscape escapes a value for a query string.

@@ -73,7 +73,7 @@ type UsageFlow struct {
 	Summary  *reports.Report        // the flow's usage by type over the view's range
 	Page     *reports.ExecutionPage // executions, newest first
 	Cursor   string                 // the cursor this page was read at ("" for the newest)
-	Members  map[string]string      // user id → name or email
+	Names    reports.Names          // names of the flow and its members
 	Now      time.Time
 	Loc      *time.Location
 }

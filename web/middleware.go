@@ -9,6 +9,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/handlers"
+	"github.com/luxstudio/lux-billing/views"
 )
 
 // The middleware below decides who a request acts for and leaves it in the request's context
@@ -68,7 +69,8 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		handlers.SetViewer(c, &handlers.Viewer{User: user, Membership: m, Memberships: ms})
+		handlers.SetViewer(c, &handlers.Viewer{User: user, Membership: m, Memberships: ms,
+			Loc: s.domain.Billing.Location(m.OrgTimezone)})
 		if err := s.sessions.touch(c, ses); err != nil {
 			return err
 		}
@@ -90,7 +92,7 @@ func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 // toLogin sends a signed-out visitor to /login, coming back to the page they asked for (GET
 // only: a form post cannot be replayed).
 func toLogin(c echo.Context) error {
-	to := "/login"
+	to := views.PathLogin
 	if r := c.Request(); r.Method == http.MethodGet {
 		if next := handlers.SafeNext(r.URL.RequestURI()); next != "" {
 			to += "?next=" + url.QueryEscape(next)

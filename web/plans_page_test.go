@@ -106,7 +106,7 @@ func TestPlansPage_MembersSeeNoButtonsAndCannotPost(t *testing.T) {
 	for _, path := range []string{"/settings/billing/plans", "/settings/billing/plans/cancel", "/settings/billing/plans/checkout/pco_x"} {
 		wantStatus(t, m.post("/settings/billing/plans", path, url.Values{"plan": {"pro"}}), http.StatusForbidden)
 	}
-	if cs, _ := s.Billing.Credits(bg, org); cs.Plan.Code != "free" {
+	if cs, _ := s.Billing.CreditSummary(bg, org); cs.Plan.Code != "free" {
 		t.Fatalf("a member changed the plan to %s", cs.Plan.Code)
 	}
 }

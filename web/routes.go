@@ -9,6 +9,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/static"
+	"github.com/luxstudio/lux-billing/views"
 )
 
 // routes lists every route of the server in one place.
@@ -40,14 +41,14 @@ func (s *Server) routes() {
 	e.GET(static.Prefix+"*", assets)
 	e.HEAD(static.Prefix+"*", assets)
 	e.GET("/", p.Root)
-	e.GET("/login", p.LoginPage)
-	e.POST("/login", p.Login)
-	e.GET("/signup", p.SignupPage)
-	e.POST("/signup", p.Signup)
-	e.GET("/logout", p.LogoutPage)
-	e.POST("/logout", p.Logout)
+	e.GET(views.PathLogin, p.LoginPage)
+	e.POST(views.PathLogin, p.Login)
+	e.GET(views.PathSignup, p.SignupPage)
+	e.POST(views.PathSignup, p.Signup)
+	e.GET(views.PathLogout, p.LogoutPage)
+	e.POST(views.PathLogout, p.Logout)
 
-	settings := e.Group("/settings", s.requireSession)
+	settings := e.Group(views.PathSettings, s.requireSession)
 	settings.GET("", p.SettingsHome)
 	settings.POST("/org", p.SwitchOrg)
 	settings.GET("/billing", p.Overview)

@@ -151,7 +151,7 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	}
 	env.busiestFlow = plans[0].id
 	clock.Store(now.UnixNano())
-	cs, err := svc.Credits(ctx, env.org) // rolls a year of cycles over
+	cs, err := svc.CreditSummary(ctx, env.org) // rolls a year of cycles over
 	if err != nil {
 		return nil, err
 	}

@@ -236,7 +236,7 @@ func measure(ctx context.Context, env *benchEnv, iterations int) ([]*result, err
 	csvQuery.GroupBy = reports.GroupByFlow
 	ops := []op{
 		{&result{name: "Overview data: `Credits` + `Forecast`"}, func() error {
-			if _, err := svc.Credits(ctx, org); err != nil {
+			if _, err := svc.CreditSummary(ctx, org); err != nil {
 				return err
 			}
 			_, err := reports.New(svc).Forecast(ctx, org)

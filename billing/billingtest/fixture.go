@@ -58,10 +58,10 @@ func (f *Fixture) Record(t testing.TB, events ...billing.UsageEvent) *billing.Us
 	return res
 }
 
-// Credits returns the organization's credit summary; a failure ends the test.
-func (f *Fixture) Credits(t testing.TB) *billing.CreditSummary {
+// CreditSummary returns the organization's credit summary; a failure ends the test.
+func (f *Fixture) CreditSummary(t testing.TB) *billing.CreditSummary {
 	t.Helper()
-	cs, err := f.Svc.Credits(context.Background(), f.Org)
+	cs, err := f.Svc.CreditSummary(context.Background(), f.Org)
 	if err != nil {
 		t.Fatal(err)
 	}

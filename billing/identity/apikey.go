@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/luxstudio/lux-billing/billing"
 )
@@ -31,9 +32,18 @@ func hashKey(secret string) []byte {
 	return h[:]
 }
 
-// CreateAPIKey makes a new key for user in org and returns its secret, which is shown once and
-// never stored (only its SHA-256 is). The user must be a member of org.
+// CreateAPIKey makes a new key named name for user in org and returns its secret, which is
+// shown once and never stored (only its SHA-256 is), and its id. A blank name becomes
+// "API key"; a name over MaxAPIKeyName characters is EINVALID. The user must be a member of
+// org (ENOTFOUND otherwise).
 func (s *Service) CreateAPIKey(ctx context.Context, orgID, userID, name string) (string, int64, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = "API key"
+	}
+	if utf8.RuneCountInString(name) > MaxAPIKeyName {
+		return "", 0, billing.Errorf(billing.EINVALID, "give the key a name of at most %d characters", MaxAPIKeyName)
+	}
 	if _, err := s.FindMembership(ctx, orgID, userID); err != nil {
 		return "", 0, err
 	}
@@ -72,8 +82,8 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyIdent
 	return &k, nil
 }
 
-// RevokeAPIKey revokes key id of org; ENOTFOUND if it is not the org's or already revoked.
-func (s *Service) RevokeAPIKey(ctx context.Context, orgID string, id int64) error {
+// revokeKey revokes key id of org; ENOTFOUND if it is not the org's or already revoked.
+func (s *Service) revokeKey(ctx context.Context, orgID string, id int64) error {
 	res, err := s.store.DB().ExecContext(ctx, queries.RevokeAPIKey, orgID, id, s.store.Now())
 	if err != nil {
 		return fmt.Errorf("billing: revoke api key: %w", err)
@@ -137,4 +147,53 @@ func (c *keyCache) clear() {
 	c.gen++
 	c.entries = nil
 	c.mu.Unlock()
+}
+
+// MaxAPIKeyName is the longest name an API key may have, in characters.
+const MaxAPIKeyName = 100
+
+// maxListedKeys bounds the keys one listing returns.
+const maxListedKeys = 500
+
+// APIKey is an API key as its list shows it; the secret itself is never stored.
+type APIKey struct {
+	ID        int64      `db:"id"`
+	Name      string     `db:"name"`
+	Prefix    string     `db:"prefix"` // the first characters of the secret, e.g. "lux_1a2b3c"
+	UserID    string     `db:"user_id"`
+	UserName  string     `db:"user_name"`
+	UserEmail string     `db:"user_email"`
+	CreatedAt time.Time  `db:"created_at"`
+	RevokedAt *time.Time `db:"revoked_at"` // nil while the key works
+}
+
+// APIKeys lists the keys m may see: every key of the org for an admin, their own for a member.
+// Active keys come first, newest first.
+func (s *Service) APIKeys(ctx context.Context, m *Membership) ([]APIKey, error) {
+	owner := m.UserID
+	if m.IsAdmin() {
+		owner = ""
+	}
+	out := []APIKey{}
+	if err := s.store.DB().SelectContext(ctx, &out, queries.SelectAPIKeys, m.OrgID, owner, maxListedKeys); err != nil {
+		return nil, fmt.Errorf("billing: list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey revokes key id of m's org on behalf of m: an admin may revoke any key of the
+// org, a member only their own (EFORBIDDEN otherwise). ENOTFOUND when the org has no such
+// active key.
+func (s *Service) RevokeAPIKey(ctx context.Context, m *Membership, id int64) error {
+	var owner string
+	if err := s.store.DB().GetContext(ctx, &owner, queries.SelectAPIKeyOwner, m.OrgID, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return billing.Errorf(billing.ENOTFOUND, "there is no active API key %d in this organization: it may have been revoked already", id)
+		}
+		return fmt.Errorf("billing: find api key owner: %w", err)
+	}
+	if owner != m.UserID && !m.IsAdmin() {
+		return billing.Errorf(billing.EFORBIDDEN, "only an admin can revoke another member's API key")
+	}
+	return s.revokeKey(ctx, m.OrgID, id)
 }

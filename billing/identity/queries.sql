@@ -15,12 +15,14 @@ SELECT id, email, name, password_hash, created_at FROM users WHERE lower(email) 
 SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1;
 
 -- name: select-memberships-of-user
-SELECT m.org_id, o.name AS org_name, m.user_id, m.role, m.monthly_limit_mc
+SELECT m.org_id, o.name AS org_name, o.timezone AS org_timezone, o.plan_code, m.user_id, m.role,
+       m.monthly_limit_mc
 FROM memberships m JOIN orgs o ON o.id = m.org_id
 WHERE m.user_id = $1 ORDER BY o.name, m.org_id;
 
 -- name: select-membership
-SELECT m.org_id, o.name AS org_name, m.user_id, m.role, m.monthly_limit_mc
+SELECT m.org_id, o.name AS org_name, o.timezone AS org_timezone, o.plan_code, m.user_id, m.role,
+       m.monthly_limit_mc
 FROM memberships m JOIN orgs o ON o.id = m.org_id
 WHERE m.org_id = $1 AND m.user_id = $2;
 

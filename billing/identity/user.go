@@ -38,6 +38,8 @@ type User struct {
 type Membership struct {
 	OrgID        string                `db:"org_id"`
 	OrgName      string                `db:"org_name"`
+	OrgTimezone  string                `db:"org_timezone"` // the org's zone, for its days
+	PlanCode     string                `db:"plan_code"`    // the org's plan
 	UserID       string                `db:"user_id"`
 	Role         string                `db:"role"`
 	MonthlyLimit *billing.Millicredits `db:"monthly_limit_mc"`

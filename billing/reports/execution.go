@@ -7,7 +7,7 @@ import (
 	"github.com/luxstudio/lux-billing/billing"
 )
 
-// ExecutionCost is the seed's per-execution cost record: credits by usage type and the total.
+// ExecutionCost is what one execution cost so far: credits by usage type and the total.
 type ExecutionCost struct {
 	FlowID      string
 	ExecutionID string

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/luxstudio/lux-billing/billing"
 )
 
@@ -354,85 +353,6 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		return nil, err
 	}
 	return r, nil
-}
-
-// labelReport names the report's groups and top flows: type labels from the code, flow names
-// (else the id) and member names (else the email) from the database, in one keyed read each.
-func (s *Service) labelReport(ctx context.Context, orgID string, r *Report) error {
-	var flowIDs []string
-	for _, f := range r.TopFlows {
-		flowIDs = append(flowIDs, f.FlowID)
-	}
-	switch r.Query.GroupBy {
-	case GroupByType:
-		for i := range r.Groups {
-			r.Groups[i].Label = billing.TypeLabel(r.Groups[i].Key)
-		}
-	case GroupByFlow:
-		for _, g := range r.Groups {
-			flowIDs = append(flowIDs, g.Key)
-		}
-	case GroupByUser:
-		ids := make([]string, len(r.Groups))
-		for i, g := range r.Groups {
-			ids[i] = g.Key
-		}
-		var users []struct {
-			ID    string `db:"id"`
-			Name  string `db:"name"`
-			Email string `db:"email"`
-		}
-		if len(ids) > 0 {
-			if err := s.store.DB().SelectContext(ctx, &users, queries.SelectUserNames, pq.Array(ids)); err != nil {
-				return fmt.Errorf("billing: user names: %w", err)
-			}
-		}
-		byID := make(map[string]int, len(users))
-		for i, u := range users {
-			byID[u.ID] = i
-		}
-		for i := range r.Groups {
-			g := &r.Groups[i]
-			if k, ok := byID[g.Key]; ok {
-				u := users[k]
-				switch {
-				case u.Name != "":
-					g.Label, g.Detail = u.Name, u.Email
-				case u.Email != "":
-					g.Label = u.Email
-				}
-			}
-		}
-	}
-	if len(flowIDs) == 0 {
-		return nil
-	}
-	var named []struct {
-		ID   string `db:"id"`
-		Name string `db:"name"`
-	}
-	if err := s.store.DB().SelectContext(ctx, &named, queries.SelectFlowNames, orgID, pq.Array(flowIDs)); err != nil {
-		return fmt.Errorf("billing: flow names: %w", err)
-	}
-	names := make(map[string]string, len(named))
-	for _, f := range named {
-		if f.Name != "" {
-			names[f.ID] = f.Name
-		}
-	}
-	for i := range r.TopFlows {
-		if n, ok := names[r.TopFlows[i].FlowID]; ok {
-			r.TopFlows[i].Name = n
-		}
-	}
-	if r.Query.GroupBy == GroupByFlow {
-		for i := range r.Groups {
-			if n, ok := names[r.Groups[i].Key]; ok {
-				r.Groups[i].Label, r.Groups[i].Detail = n, r.Groups[i].Key
-			}
-		}
-	}
-	return nil
 }
 
 // reportBuckets lists every bucket of q's range, the edges clipped to the range.

@@ -24,7 +24,7 @@ const (
 	MaxEventLimit        = 1000 // events ExecutionEvents returns at most (WriteExecutionEventsCSV has no limit)
 )
 
-// ExecutionSummary is one execution of a flow: the seed's per-execution cost record (credits by
+// ExecutionSummary is one execution of a flow: what it cost so far (credits by
 // type and total) with who ran it, when, and how many events it recorded.
 type ExecutionSummary struct {
 	ExecutionCost

@@ -70,22 +70,41 @@ func PresetRange(p RangePreset, now time.Time, loc *time.Location, anchor time.T
 	return Date{}, Date{}, billing.Errorf(billing.EINVALID, "range %q is not one of 7d, 30d, 90d, cycle or previous_cycle", p)
 }
 
-// ReportRange returns the days preset p covers now for an organization, in its time zone.
-// An unknown preset is EINVALID; an unknown organization ENOTFOUND.
-func (s *Service) ReportRange(ctx context.Context, orgID string, p RangePreset) (from, to Date, err error) {
+// DefaultRange is the range of a report asked for without a range or dates.
+const DefaultRange = RangeLast30Days
+
+// ResolveRange returns the days a report covers for an organization, in its time zone, both
+// included — the one place that defaults and checks a report's range:
+//
+//   - a preset: the days it covers now (an unknown one is EINVALID); from and to must then be
+//     zero (EINVALID otherwise);
+//   - no preset and no days: DefaultRange;
+//   - only from: from to today (EINVALID when from is after today);
+//   - only to: the 30 days ending on to;
+//   - both: as given (Query.Normalize checks their order and length).
+//
+// An unknown organization is ENOTFOUND.
+func (s *Service) ResolveRange(ctx context.Context, orgID string, preset RangePreset, from, to Date) (Date, Date, error) {
 	z, loc, err := s.orgZone(ctx, orgID)
 	if err != nil {
 		return Date{}, Date{}, err
 	}
-	return PresetRange(p, s.store.Now(), loc, z.Anchor)
-}
-
-// Today returns the current day in an organization's time zone; ENOTFOUND for an unknown
-// organization.
-func (s *Service) Today(ctx context.Context, orgID string) (Date, error) {
-	_, loc, err := s.orgZone(ctx, orgID)
-	if err != nil {
-		return Date{}, err
+	now := s.store.Now()
+	switch {
+	case preset != "" && (!from.IsZero() || !to.IsZero()):
+		return Date{}, Date{}, billing.Errorf(billing.EINVALID, "give either a range or dates, not both")
+	case preset != "":
+		return PresetRange(preset, now, loc, z.Anchor)
+	case from.IsZero() && to.IsZero():
+		return PresetRange(DefaultRange, now, loc, z.Anchor)
+	case to.IsZero():
+		today := DateOf(now, loc)
+		if today.Before(from) {
+			return Date{}, Date{}, billing.Errorf(billing.EINVALID, "the start date %s is in the future: give a date up to today (%s), or an end date too", from, today)
+		}
+		return from, today, nil
+	case from.IsZero():
+		return to.AddDays(-29), to, nil
 	}
-	return DateOf(s.store.Now(), loc), nil
+	return from, to, nil
 }

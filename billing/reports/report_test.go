@@ -129,18 +129,18 @@ func TestPresetRange(t *testing.T) {
 	}
 }
 
-func TestReportRange_UsesTheOrgZoneAndCycle(t *testing.T) {
+func TestResolveRange_UsesTheOrgZoneAndCycle(t *testing.T) {
 	t.Parallel()
 	f := billingtest.NewFixture(t, "pro") // created at billingtest.T0 = 2026-03-31 09:30 UTC
 	f.Clock.Set(billingtest.T0.Add(40 * 24 * time.Hour))
-	from, to, err := f.Reports.ReportRange(ctx, f.Org, reports.RangeThisCycle)
+	from, to, err := f.Reports.ResolveRange(ctx, f.Org, reports.RangeThisCycle, reports.Date{}, reports.Date{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if from.String() != "2026-04-30" || to.String() != "2026-05-31" {
 		t.Errorf("this cycle %s..%s, want 2026-04-30..2026-05-31", from, to)
 	}
-	if _, _, err := f.Reports.ReportRange(ctx, "org_nope", reports.RangeLast7Days); billing.ErrorCode(err) != billing.ENOTFOUND {
+	if _, _, err := f.Reports.ResolveRange(ctx, "org_nope", reports.RangeLast7Days, reports.Date{}, reports.Date{}); billing.ErrorCode(err) != billing.ENOTFOUND {
 		t.Errorf("unknown org: %v, want ENOTFOUND", err)
 	}
 }
@@ -368,7 +368,7 @@ func TestSetTimezone_RefusesUnknownAndAmbiguousZones(t *testing.T) {
 	if err := f.Svc.SetTimezone(ctx, f.Org, "Asia/Kolkata"); err != nil {
 		t.Fatal(err)
 	}
-	if cs := f.Credits(t); cs.Timezone != "Asia/Kolkata" {
+	if cs := f.CreditSummary(t); cs.Timezone != "Asia/Kolkata" {
 		t.Errorf("zone %s after SetTimezone", cs.Timezone)
 	}
 }

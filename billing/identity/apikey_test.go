@@ -22,14 +22,14 @@ func TestAPIKeys_AdminSeesAllMemberSeesOwn(t *testing.T) {
 	admin, _ := f.Identity.FindMembership(ctx, f.Org, f.Admin)
 	member, _ := f.Identity.FindMembership(ctx, f.Org, u.ID)
 
-	secret, adminKey, err := f.Identity.IssueAPIKey(ctx, admin, "  CI  ")
+	secret, adminKey, err := f.Identity.CreateAPIKey(ctx, admin.OrgID, admin.UserID, "  CI  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(secret, identity.APIKeyPrefix) {
 		t.Fatalf("secret %q lacks the prefix", secret)
 	}
-	_, memberKey, err := f.Identity.IssueAPIKey(ctx, member, "")
+	_, memberKey, err := f.Identity.CreateAPIKey(ctx, member.OrgID, member.UserID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,19 +52,19 @@ func TestAPIKeys_AdminSeesAllMemberSeesOwn(t *testing.T) {
 		t.Fatalf("member's list = %+v, want their own key only", own)
 	}
 
-	if err := f.Identity.RevokeAPIKeyAs(ctx, member, adminKey); billing.ErrorCode(err) != billing.EFORBIDDEN {
+	if err := f.Identity.RevokeAPIKey(ctx, member, adminKey); billing.ErrorCode(err) != billing.EFORBIDDEN {
 		t.Fatalf("member revoking the admin's key: err = %v, want EFORBIDDEN", err)
 	}
-	if err := f.Identity.RevokeAPIKeyAs(ctx, member, memberKey); err != nil {
+	if err := f.Identity.RevokeAPIKey(ctx, member, memberKey); err != nil {
 		t.Fatalf("member revoking their own key: %v", err)
 	}
-	if err := f.Identity.RevokeAPIKeyAs(ctx, admin, memberKey); billing.ErrorCode(err) != billing.ENOTFOUND {
+	if err := f.Identity.RevokeAPIKey(ctx, admin, memberKey); billing.ErrorCode(err) != billing.ENOTFOUND {
 		t.Fatalf("revoking twice: err = %v, want ENOTFOUND", err)
 	}
 	if _, err := f.Identity.AuthenticateKey(ctx, secret); err != nil {
 		t.Fatalf("the admin's key stopped working: %v", err)
 	}
-	if err := f.Identity.RevokeAPIKeyAs(ctx, admin, adminKey); err != nil {
+	if err := f.Identity.RevokeAPIKey(ctx, admin, adminKey); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.Identity.AuthenticateKey(ctx, secret); billing.ErrorCode(err) != billing.EUNAUTHORIZED {
@@ -85,18 +85,18 @@ func TestAPIKeys_OtherOrgsKeyCannotBeRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherAdmin, _ := f.Identity.FindMembership(ctx, other, u.ID)
-	_, key, err := f.Identity.IssueAPIKey(ctx, otherAdmin, "theirs")
+	_, key, err := f.Identity.CreateAPIKey(ctx, otherAdmin.OrgID, otherAdmin.UserID, "theirs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := f.Identity.FindMembership(ctx, f.Org, f.Admin)
-	if err := f.Identity.RevokeAPIKeyAs(ctx, admin, key); billing.ErrorCode(err) != billing.ENOTFOUND {
+	if err := f.Identity.RevokeAPIKey(ctx, admin, key); billing.ErrorCode(err) != billing.ENOTFOUND {
 		t.Fatalf("revoking another org's key: err = %v, want ENOTFOUND", err)
 	}
 	if keys, _ := f.Identity.APIKeys(ctx, admin); len(keys) != 0 {
 		t.Fatalf("another org's keys listed: %+v", keys)
 	}
-	if _, _, err := f.Identity.IssueAPIKey(ctx, admin, strings.Repeat("x", 101)); billing.ErrorCode(err) != billing.EINVALID {
+	if _, _, err := f.Identity.CreateAPIKey(ctx, admin.OrgID, admin.UserID, strings.Repeat("x", 101)); billing.ErrorCode(err) != billing.EINVALID {
 		t.Fatalf("long name: err = %v, want EINVALID", err)
 	}
 }

@@ -1,0 +1,58 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+)
+
+// Paths of the pages, typed once: views link with them and web/routes.go registers them (the
+// :name segments are the routes' parameters, filled by the functions below).
+const (
+	PathLogin        = "/login"
+	PathSignup       = "/signup"
+	PathLogout       = "/logout"
+	PathSettings     = "/settings"
+	PathSwitchOrg    = "/settings/org"
+	PathOverview     = "/settings/billing"
+	PathUsage        = "/settings/billing/usage"
+	PathUsageCSV     = "/settings/billing/usage.csv"
+	PathUsageFlow    = "/settings/billing/usage/flows/:flowID"
+	PathExecution    = "/settings/billing/usage/executions/:executionID"
+	PathEventsCSV    = "/settings/billing/usage/executions/:executionID/events.csv"
+	PathCredits      = "/settings/billing/credits"
+	PathHistory      = "/settings/billing/history"
+	PathLimits       = "/settings/billing/limits"
+	PathPlans        = "/settings/billing/plans"
+	PathPlanCancel   = "/settings/billing/plans/cancel"
+	PathPlanCheckout = "/settings/billing/plans/checkout/:id"
+	PathCalculator   = "/settings/billing/calculator"
+	PathAPIKeys      = "/settings/api-keys"
+	PathRevokeKey    = "/settings/api-keys/:id/revoke"
+)
+
+// UsageFlowPath is the drill-down page of a flow, keeping the usage view's query.
+func UsageFlowPath(flowID, query string) string {
+	return withQuery(PathUsage+"/flows/"+escapeSegment(flowID), query)
+}
+
+// UsageExecutionPath is the drill-down page of an execution, keeping the usage view's query.
+func UsageExecutionPath(executionID, query string) string {
+	return withQuery(PathUsage+"/executions/"+escapeSegment(executionID), query)
+}
+
+// UsageExecutionCSVPath is the CSV of an execution's events.
+func UsageExecutionCSVPath(executionID string) string {
+	return PathUsage + "/executions/" + escapeSegment(executionID) + "/events.csv"
+}
+
+// PlanCheckoutPath is the demo checkout page of plan checkout id.
+func PlanCheckoutPath(id string) string { return PathPlans + "/checkout/" + escapeSegment(id) }
+
+// RevokeKeyPath is where the form revoking API key id posts.
+func RevokeKeyPath(id int64) string {
+	return PathAPIKeys + "/" + strconv.FormatInt(id, 10) + "/revoke"
+}
+
+// escapeSegment escapes an id for one path segment: "/" and every other reserved character
+// become escapes, so any id reaches the handler whole.
+func escapeSegment(id string) string { return url.PathEscape(id) }
