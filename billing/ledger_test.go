@@ -212,9 +212,14 @@ func TestAuthorize_PauseReasonsAndResume(t *testing.T) {
 	}
 
 	// The member's own limit pauses only the member.
-	if _, err := f.DB.Exec(`UPDATE memberships SET monthly_limit_mc = 100000 WHERE user_id = $1`, member.ID); err != nil {
-		t.Fatal(err)
+	setMemberLimit := func(credits int64) {
+		t.Helper()
+		limit := billing.Credits(credits)
+		if err := f.Svc.SetMemberLimit(ctx, f.Org, member.ID, &limit); err != nil {
+			t.Fatal(err)
+		}
 	}
+	setMemberLimit(100)
 	e := billingtest.Event("email", "", 100)
 	e.UserID = member.ID
 	res := f.Record(t, e)
@@ -227,21 +232,20 @@ func TestAuthorize_PauseReasonsAndResume(t *testing.T) {
 	if a := authorize("", nil); !a.Allowed {
 		t.Errorf("the admin is paused by the member's limit: %q", a.Reason)
 	}
-	if _, err := f.DB.Exec(`UPDATE memberships SET monthly_limit_mc = 200000 WHERE user_id = $1`, member.ID); err != nil {
-		t.Fatal(err)
-	}
+	setMemberLimit(200)
 	if a := authorize(member.ID, nil); !a.Allowed {
 		t.Errorf("raising the member limit did not resume: %q", a.Reason)
 	}
 
 	// The org's monthly limit pauses everyone.
-	if _, err := f.DB.Exec(`UPDATE orgs SET monthly_limit_mc = 100000 WHERE id = $1`, f.Org); err != nil {
+	limit := billing.Credits(100)
+	if err := f.Svc.SetMonthlyLimit(ctx, f.Org, &limit); err != nil {
 		t.Fatal(err)
 	}
 	if a := authorize("", nil); a.Allowed || a.Reason != billing.ReasonMonthlyLimitReached {
 		t.Errorf("org at its limit: allowed %v reason %q", a.Allowed, a.Reason)
 	}
-	if _, err := f.DB.Exec(`UPDATE orgs SET monthly_limit_mc = NULL WHERE id = $1`, f.Org); err != nil {
+	if err := f.Svc.SetMonthlyLimit(ctx, f.Org, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -90,7 +90,8 @@ func TestMemberStanding_LimitAndUsage(t *testing.T) {
 	if m.Limit != nil || m.Used != 0 || m.Paused() || m.Role != identity.RoleAdmin {
 		t.Fatalf("fresh standing = %+v, want no limit, nothing used", m)
 	}
-	if _, err := f.DB.Exec(`UPDATE memberships SET monthly_limit_mc = 3000 WHERE org_id = $1 AND user_id = $2`, f.Org, f.Admin); err != nil {
+	limit := billing.Credits(3)
+	if err := f.Svc.SetMemberLimit(ctx, f.Org, f.Admin, &limit); err != nil {
 		t.Fatal(err)
 	}
 	f.Record(t, billingtest.Event(billing.TypeEmail, "", 3))

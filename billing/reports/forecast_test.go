@@ -69,7 +69,8 @@ func TestForecast_SevenDayRateProjectsRunOutAndCycleEnd(t *testing.T) {
 	}
 
 	// A monthly limit of 300 credits is reached at the rate in (300 − 170) / rate, inside the cycle.
-	if _, err := f.DB.Exec(`UPDATE orgs SET monthly_limit_mc = 300000 WHERE id = $1`, f.Org); err != nil {
+	limit := billing.Credits(300)
+	if err := f.Svc.SetMonthlyLimit(ctx, f.Org, &limit); err != nil {
 		t.Fatal(err)
 	}
 	fc, err = f.Reports.Forecast(ctx, f.Org)

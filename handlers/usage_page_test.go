@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"encoding/csv"
@@ -34,8 +34,8 @@ const (
 // member Mel) that used credits of every type in three flows and one with 55 executions, and
 // organization B with a flow and an execution of its own.
 type usageSite struct {
-	*site
-	admin        *browser
+	*webtest.Site
+	admin        *webtest.Browser
 	orgA, orgB   string
 	keyA         string
 	adaID, melID string
@@ -43,27 +43,27 @@ type usageSite struct {
 
 func newUsageSite(t *testing.T) *usageSite {
 	t.Helper()
-	u := &usageSite{site: siteOf(t, webtest.New(t, webtest.Options{Clock: billingtest.NewClock(usageClock), BaseURL: "http://localhost"}))}
-	u.admin, u.orgA = u.signedUp("ada@example.com", "Alpha Org")
-	ada, err := u.Identity.FindUserByEmail(bg, "ada@example.com")
+	u := &usageSite{Site: webtest.SiteOf(t, webtest.New(t, webtest.Options{Clock: billingtest.NewClock(usageClock), BaseURL: "http://localhost"}))}
+	u.admin, u.orgA = u.SignedUp("ada@example.com", "Alpha Org")
+	ada, err := u.Identity.FindUserByEmail(ctx, "ada@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.adaID = ada.ID
-	u.member(u.orgA, "mel@example.com", identity.RoleMember)
-	mel, err := u.Identity.FindUserByEmail(bg, "mel@example.com")
+	u.Member(u.orgA, "mel@example.com", identity.RoleMember)
+	mel, err := u.Identity.FindUserByEmail(ctx, "mel@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.melID = mel.ID
-	if u.keyA, _, err = u.Identity.CreateAPIKey(bg, u.orgA, u.adaID, "test"); err != nil {
+	if u.keyA, _, err = u.Identity.CreateAPIKey(ctx, u.orgA, u.adaID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := u.Billing.NameFlow(bg, u.orgA, "flow_support", "Support triage"); err != nil {
+	if err := u.Billing.NameFlow(ctx, u.orgA, "flow_support", "Support triage"); err != nil {
 		t.Fatal(err)
 	}
 	// Enough credits that nothing pauses.
-	if _, err := u.Billing.GrantCredits(bg, u.orgA, billing.GrantPurchase, billing.Credits(100000), nil, "test", "test"); err != nil {
+	if _, err := u.Billing.GrantCredits(ctx, u.orgA, billing.GrantPurchase, billing.Credits(100000), nil, "test", "test"); err != nil {
 		t.Fatal(err)
 	}
 	var events []billing.UsageEvent
@@ -87,16 +87,16 @@ func newUsageSite(t *testing.T) *usageSite {
 		add(billing.UsageEvent{FlowID: "flow_many", ExecutionID: fmt.Sprintf("m-%02d", i), UserID: u.adaID, Type: billing.TypeEmail, Quantity: 1,
 			OccurredAt: time.Date(2026, 3, 12, 8, i, 0, 0, time.UTC)})
 	}
-	if _, err := u.Billing.RecordUsage(bg, u.orgA, u.adaID, events); err != nil {
+	if _, err := u.Billing.RecordUsage(ctx, u.orgA, u.adaID, events); err != nil {
 		t.Fatal(err)
 	}
 
-	_, u.orgB = u.signedUp("bob@example.com", "Bravo Org")
-	bob, err := u.Identity.FindUserByEmail(bg, "bob@example.com")
+	_, u.orgB = u.SignedUp("bob@example.com", "Bravo Org")
+	bob, err := u.Identity.FindUserByEmail(ctx, "bob@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := u.Billing.RecordUsage(bg, u.orgB, bob.ID, []billing.UsageEvent{
+	if _, err := u.Billing.RecordUsage(ctx, u.orgB, bob.ID, []billing.UsageEvent{
 		{ID: "b1", FlowID: "flow_b", ExecutionID: "xb", Type: billing.TypeEmail, Quantity: 1, OccurredAt: usageClock.Add(-time.Hour)},
 	}); err != nil {
 		t.Fatal(err)
@@ -155,15 +155,15 @@ func TestUsagePage_TableTotalsEqualTheReportInEveryGrouping(t *testing.T) {
 		for _, i := range reports.Intervals {
 			t.Run(string(g)+"-"+string(i), func(t *testing.T) {
 				q := reports.ReportQuery{From: from, To: to, Interval: i, GroupBy: g}
-				want, err := u.Reports.UsageReport(bg, u.orgA, q)
+				want, err := u.Reports.UsageReport(ctx, u.orgA, q)
 				if err != nil {
 					t.Fatal(err)
 				}
-				p := u.admin.get(fmt.Sprintf("/settings/billing/usage?from=%s&to=%s&interval=%s&groupBy=%s", from, to, i, g))
-				wantStatus(t, p, http.StatusOK)
+				p := u.admin.Get(fmt.Sprintf("/settings/billing/usage?from=%s&to=%s&interval=%s&groupBy=%s", from, to, i, g))
+				webtest.WantStatus(t, p, http.StatusOK)
 				tab := readUsageTable(t, p.Doc)
-				if tab.total != want.Total.Credits.String() || p.text(`[data-testid="usage-total-credits"]`) != want.Total.Credits.String()+" credits" {
-					t.Errorf("total: table %q, card %q, want %s", tab.total, p.text(`[data-testid="usage-total-credits"]`), want.Total.Credits)
+				if tab.total != want.Total.Credits.String() || p.Text(`[data-testid="usage-total-credits"]`) != want.Total.Credits.String()+" credits" {
+					t.Errorf("total: table %q, card %q, want %s", tab.total, p.Text(`[data-testid="usage-total-credits"]`), want.Total.Credits)
 				}
 				if len(tab.groups) != len(want.Groups) {
 					t.Fatalf("columns %v, want %d groups", tab.groups, len(want.Groups))
@@ -251,8 +251,8 @@ func TestUsagePage_AgreesWithTheAPI(t *testing.T) {
 		if err != nil || res.StatusCode != http.StatusOK {
 			t.Fatalf("API %s: %d %v", query, res.StatusCode, err)
 		}
-		p := u.admin.get("/settings/billing/usage?" + query)
-		wantStatus(t, p, http.StatusOK)
+		p := u.admin.Get("/settings/billing/usage?" + query)
+		webtest.WantStatus(t, p, http.StatusOK)
 		tab := readUsageTable(t, p.Doc)
 		credits := func(n json.Number) billing.Millicredits {
 			m, err := billing.ParseCredits(n.String())
@@ -291,14 +291,14 @@ func TestUsageCSV_IsTheViewOfThePage(t *testing.T) {
 		"from=2026-03-01&to=2026-03-20&interval=day&groupBy=type",
 		"range=30d&interval=month&groupBy=user",
 	} {
-		p := u.admin.get("/settings/billing/usage?" + query)
-		wantStatus(t, p, http.StatusOK)
+		p := u.admin.Get("/settings/billing/usage?" + query)
+		webtest.WantStatus(t, p, http.StatusOK)
 		tab := readUsageTable(t, p.Doc)
 		href, ok := p.Doc.Find(`[data-testid="usage-csv"]`).Attr("href")
 		if !ok || !strings.HasPrefix(href, "/settings/billing/usage.csv?") {
 			t.Fatalf("%s: CSV link %q", query, href)
 		}
-		res, err := u.admin.client.Get(u.URL + href)
+		res, err := u.admin.Client.Get(u.URL + href)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,33 +363,33 @@ func TestUsagePage_BadParametersAreExplainedInline400(t *testing.T) {
 		{"range=custom&from=March+first&to=2026-03-01", "use YYYY-MM-DD"},
 		{"range=custom", "needs a start and an end date"},
 	} {
-		p := u.admin.get("/settings/billing/usage?" + c.query)
-		wantStatus(t, p, http.StatusBadRequest)
-		if msg := p.text(`[data-testid="usage-error"]`); !strings.Contains(msg, c.want) {
+		p := u.admin.Get("/settings/billing/usage?" + c.query)
+		webtest.WantStatus(t, p, http.StatusBadRequest)
+		if msg := p.Text(`[data-testid="usage-error"]`); !strings.Contains(msg, c.want) {
 			t.Errorf("%s: message %q, want it to say %q", c.query, msg, c.want)
 		}
-		if !p.has(`[data-testid="usage-filters"]`) || p.has(`[data-testid="usage-table"]`) || !p.has(`[data-testid="nav-usage"]`) {
+		if !p.Has(`[data-testid="usage-filters"]`) || p.Has(`[data-testid="usage-table"]`) || !p.Has(`[data-testid="nav-usage"]`) {
 			t.Errorf("%s: want the page with its form and message, no table", c.query)
 		}
 		// htmx gets the same message in the part of the page it swaps.
-		p = u.admin.get("/settings/billing/usage?"+c.query, "HX-Request", "true")
-		wantStatus(t, p, http.StatusBadRequest)
-		if !strings.Contains(p.text(`[data-testid="usage-error"]`), c.want) || strings.Contains(p.Body, "<html") {
+		p = u.admin.Get("/settings/billing/usage?"+c.query, "HX-Request", "true")
+		webtest.WantStatus(t, p, http.StatusBadRequest)
+		if !strings.Contains(p.Text(`[data-testid="usage-error"]`), c.want) || strings.Contains(p.Body, "<html") {
 			t.Errorf("%s: htmx answer %s", c.query, p.Body)
 		}
 	}
 	// The form keeps what was typed, so it can be corrected.
-	p := u.admin.get("/settings/billing/usage?range=custom&from=2026-03-10&to=2026-03-01&interval=week")
+	p := u.admin.Get("/settings/billing/usage?range=custom&from=2026-03-10&to=2026-03-01&interval=week")
 	if v, _ := p.Doc.Find(`#usage-from`).Attr("value"); v != "2026-03-10" {
 		t.Errorf("from = %q", v)
 	}
-	if !p.has(`#usage-interval-week[checked]`) || !p.has(`#usage-range option[value="custom"][selected]`) {
+	if !p.Has(`#usage-interval-week[checked]`) || !p.Has(`#usage-range option[value="custom"][selected]`) {
 		t.Errorf("the form lost the interval or the custom range")
 	}
 	// A CSV of a bad view is an error page, not an attachment.
-	p = u.admin.get("/settings/billing/usage.csv?from=2026-03-10&to=2026-03-01")
-	wantStatus(t, p, http.StatusBadRequest)
-	if p.Header.Get("Content-Disposition") != "" || !p.has(`[data-testid="error-page"]`) {
+	p = u.admin.Get("/settings/billing/usage.csv?from=2026-03-10&to=2026-03-01")
+	webtest.WantStatus(t, p, http.StatusBadRequest)
+	if p.Header.Get("Content-Disposition") != "" || !p.Has(`[data-testid="error-page"]`) {
 		t.Errorf("bad CSV: %s %s", p.Header.Get("Content-Disposition"), p.Body)
 	}
 }
@@ -398,11 +398,11 @@ func TestUsagePage_HTMXSwapsTheSameViewAPlainGETRenders(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
 	path := "/settings/billing/usage?range=custom&from=2026-03-01&to=2026-03-20&interval=week&groupBy=flow"
-	full := u.admin.get(path)
-	frag := u.admin.get(path, "HX-Request", "true")
-	wantStatus(t, full, http.StatusOK)
-	wantStatus(t, frag, http.StatusOK)
-	if strings.Contains(frag.Body, "<html") || frag.has(`[data-testid="nav-usage"]`) {
+	full := u.admin.Get(path)
+	frag := u.admin.Get(path, "HX-Request", "true")
+	webtest.WantStatus(t, full, http.StatusOK)
+	webtest.WantStatus(t, frag, http.StatusOK)
+	if strings.Contains(frag.Body, "<html") || frag.Has(`[data-testid="nav-usage"]`) {
 		t.Fatalf("htmx got a whole page")
 	}
 	a, _ := full.Doc.Find(`#usage-view`).Html()
@@ -416,7 +416,7 @@ func TestUsagePage_HTMXSwapsTheSameViewAPlainGETRenders(t *testing.T) {
 		t.Errorf("form: %s", outer(form))
 	}
 	// htmx restoring history asks for the whole page.
-	restore := u.admin.get(path, "HX-Request", "true", "HX-History-Restore-Request", "true")
+	restore := u.admin.Get(path, "HX-Request", "true", "HX-History-Restore-Request", "true")
 	if !strings.Contains(restore.Body, "<html") {
 		t.Errorf("a history restore got a fragment")
 	}
@@ -425,20 +425,20 @@ func TestUsagePage_HTMXSwapsTheSameViewAPlainGETRenders(t *testing.T) {
 func TestUsagePage_PresetsRollAndTypedDatesMakeACustomRange(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	p := u.admin.get("/settings/billing/usage")
-	wantStatus(t, p, http.StatusOK)
-	if !p.has(`#usage-range option[value="30d"][selected]`) || p.Doc.Find(`#usage-from`).AttrOr("value", "") != "2026-02-19" ||
-		p.Doc.Find(`#usage-to`).AttrOr("value", "") != "2026-03-20" || !p.has(`#usage-interval-day[checked]`) || !p.has(`#usage-groupBy-type[checked]`) {
+	p := u.admin.Get("/settings/billing/usage")
+	webtest.WantStatus(t, p, http.StatusOK)
+	if !p.Has(`#usage-range option[value="30d"][selected]`) || p.Doc.Find(`#usage-from`).AttrOr("value", "") != "2026-02-19" ||
+		p.Doc.Find(`#usage-to`).AttrOr("value", "") != "2026-03-20" || !p.Has(`#usage-interval-day[checked]`) || !p.Has(`#usage-groupBy-type[checked]`) {
 		t.Errorf("default view: %s", outer(p.Doc.Find(`#usage-filters`)))
 	}
 	// Without JavaScript the form sends the dates it shows: the preset's are the preset.
-	p = u.admin.get("/settings/billing/usage?range=7d&from=2026-03-14&to=2026-03-20&interval=day&groupBy=type")
-	if !p.has(`#usage-range option[value="7d"][selected]`) {
+	p = u.admin.Get("/settings/billing/usage?range=7d&from=2026-03-14&to=2026-03-20&interval=day&groupBy=type")
+	if !p.Has(`#usage-range option[value="7d"][selected]`) {
 		t.Errorf("a preset with its own dates is not the preset any more")
 	}
 	// Dates typed over a preset make the range custom.
-	p = u.admin.get("/settings/billing/usage?range=7d&from=2026-03-02&to=2026-03-03&interval=day&groupBy=type")
-	if !p.has(`#usage-range option[value="custom"][selected]`) || len(readUsageTable(t, p.Doc).cells) != 2 {
+	p = u.admin.Get("/settings/billing/usage?range=7d&from=2026-03-02&to=2026-03-03&interval=day&groupBy=type")
+	if !p.Has(`#usage-range option[value="custom"][selected]`) || len(readUsageTable(t, p.Doc).cells) != 2 {
 		t.Errorf("typed dates were not used")
 	}
 	// Links from the view keep it: a preset stays a preset.
@@ -451,18 +451,18 @@ func TestUsagePage_PresetsRollAndTypedDatesMakeACustomRange(t *testing.T) {
 func TestUsagePage_EmptyStatesExplainThemselves(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	fresh, _ := u.signedUp("new@example.com", "Fresh Org")
-	p := fresh.get("/settings/billing/usage")
-	wantStatus(t, p, http.StatusOK)
-	if got := p.text(`[data-testid="usage-empty"] h2`); got != "No usage yet" {
+	fresh, _ := u.SignedUp("new@example.com", "Fresh Org")
+	p := fresh.Get("/settings/billing/usage")
+	webtest.WantStatus(t, p, http.StatusOK)
+	if got := p.Text(`[data-testid="usage-empty"] h2`); got != "No usage yet" {
 		t.Errorf("new org: %q", got)
 	}
-	if p.has(`[data-testid="usage-table"]`) {
+	if p.Has(`[data-testid="usage-table"]`) {
 		t.Errorf("a new org gets an empty table")
 	}
-	p = u.admin.get("/settings/billing/usage?from=2026-01-01&to=2026-01-31")
-	wantStatus(t, p, http.StatusOK)
-	if got := p.text(`[data-testid="usage-empty"]`); !strings.Contains(got, "No usage in this range") || !strings.Contains(got, "between Jan 1 and Jan 31") {
+	p = u.admin.Get("/settings/billing/usage?from=2026-01-01&to=2026-01-31")
+	webtest.WantStatus(t, p, http.StatusOK)
+	if got := p.Text(`[data-testid="usage-empty"]`); !strings.Contains(got, "No usage in this range") || !strings.Contains(got, "between Jan 1 and Jan 31") {
 		t.Errorf("empty range: %q", got)
 	}
 }
@@ -470,25 +470,25 @@ func TestUsagePage_EmptyStatesExplainThemselves(t *testing.T) {
 func TestUsagePage_MemberSeesTheUsage(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	m := u.browser()
-	m.login("mel@example.com", "correct horse")
-	p := m.get("/settings/billing/usage?range=30d&groupBy=user")
-	wantStatus(t, p, http.StatusOK)
+	m := u.Browser()
+	m.Login("mel@example.com", "correct horse")
+	p := m.Get("/settings/billing/usage?range=30d&groupBy=user")
+	webtest.WantStatus(t, p, http.StatusOK)
 	tab := readUsageTable(t, p.Doc)
-	if len(tab.groups) != 2 || p.text(`[data-testid="user-role"]`) != "Member" {
+	if len(tab.groups) != 2 || p.Text(`[data-testid="user-role"]`) != "Member" {
 		t.Errorf("member sees groups %v", tab.groups)
 	}
-	if !p.has(`[data-testid="forecast"]`) || !p.has(`[data-testid="top-flow"]`) {
+	if !p.Has(`[data-testid="forecast"]`) || !p.Has(`[data-testid="top-flow"]`) {
 		t.Errorf("member misses the forecast or top flows")
 	}
-	wantStatus(t, m.get("/settings/billing/usage/flows/flow_support"), http.StatusOK)
-	wantStatus(t, m.get("/settings/billing/usage/executions/s-02"), http.StatusOK)
+	webtest.WantStatus(t, m.Get("/settings/billing/usage/flows/flow_support"), http.StatusOK)
+	webtest.WantStatus(t, m.Get("/settings/billing/usage/executions/s-02"), http.StatusOK)
 }
 
 func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	p := u.admin.get("/settings/billing/usage?range=30d&groupBy=flow")
+	p := u.admin.Get("/settings/billing/usage?range=30d&groupBy=flow")
 	var href string
 	p.Doc.Find(`[data-testid="flow-link"]`).Each(func(_ int, s *goquery.Selection) {
 		if strings.TrimSpace(s.Text()) == oddFlow {
@@ -498,9 +498,9 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 	if !strings.HasPrefix(href, "/settings/billing/usage/flows/"+url.PathEscape(oddFlow)+"?") {
 		t.Fatalf("flow link %q", href)
 	}
-	flow := u.admin.get(href)
-	wantStatus(t, flow, http.StatusOK)
-	if got := flow.text(`[data-testid="flow-id"] code`); got != oddFlow {
+	flow := u.admin.Get(href)
+	webtest.WantStatus(t, flow, http.StatusOK)
+	if got := flow.Text(`[data-testid="flow-id"] code`); got != oddFlow {
 		t.Errorf("flow id %q", got)
 	}
 	if n := flow.Doc.Find(`[data-testid="execution-row"]`).Length(); n != 9 {
@@ -510,37 +510,37 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 	if id := first.AttrOr("data-execution", ""); id != oddExec+"19" {
 		t.Errorf("newest execution %q", id)
 	}
-	exec := u.admin.get(first.Find(`[data-testid="execution-link"]`).AttrOr("href", ""))
-	wantStatus(t, exec, http.StatusOK)
-	cost, err := u.Reports.ExecutionCost(bg, u.orgA, oddExec+"19")
+	exec := u.admin.Get(first.Find(`[data-testid="execution-link"]`).AttrOr("href", ""))
+	webtest.WantStatus(t, exec, http.StatusOK)
+	cost, err := u.Reports.ExecutionCost(ctx, u.orgA, oddExec+"19")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := exec.text(`[data-testid="execution-id"] code`); got != oddExec+"19" {
+	if got := exec.Text(`[data-testid="execution-id"] code`); got != oddExec+"19" {
 		t.Errorf("execution id %q", got)
 	}
-	if got := exec.text(`[data-testid="execution-type-credits"][data-type="sms"] strong`); got != cost.ByType["sms"].String() {
+	if got := exec.Text(`[data-testid="execution-type-credits"][data-type="sms"] strong`); got != cost.ByType["sms"].String() {
 		t.Errorf("SMS credits %q, want %s", got, cost.ByType["sms"])
 	}
-	if got := exec.text(`[data-testid="execution-total-credits"] strong`); got != cost.Total.String() {
+	if got := exec.Text(`[data-testid="execution-total-credits"] strong`); got != cost.Total.String() {
 		t.Errorf("total %q, want %s", got, cost.Total)
 	}
 
 	// A flow with both types: per-type credits on the flow page and the events behind them.
-	flow = u.admin.get("/settings/billing/usage/flows/flow_support?range=30d")
-	wantStatus(t, flow, http.StatusOK)
-	if got := flow.text(`[data-testid="page-title"]`); got != "Support triage" {
+	flow = u.admin.Get("/settings/billing/usage/flows/flow_support?range=30d")
+	webtest.WantStatus(t, flow, http.StatusOK)
+	if got := flow.Text(`[data-testid="page-title"]`); got != "Support triage" {
 		t.Errorf("flow title %q", got)
 	}
 	row := flow.Doc.Find(`[data-testid="execution-row"][data-execution="s-19"]`)
-	support, _ := u.Reports.ExecutionCost(bg, u.orgA, "s-19")
+	support, _ := u.Reports.ExecutionCost(ctx, u.orgA, "s-19")
 	if got := strings.TrimSpace(row.Find(`[data-testid="execution-total"]`).Text()); got != support.Total.String() {
 		t.Errorf("s-19 total %q, want %s", got, support.Total)
 	}
 	if got := strings.Join(strings.Fields(row.Find(`[data-testid="execution-types"]`).Text()), " "); got != "AI "+support.ByType["ai"].String()+" Email 1" {
 		t.Errorf("s-19 by type %q", got)
 	}
-	exec = u.admin.get("/settings/billing/usage/executions/s-19")
+	exec = u.admin.Get("/settings/billing/usage/executions/s-19")
 	events := exec.Doc.Find(`[data-testid="event-row"]`)
 	if events.Length() != 2 {
 		t.Fatalf("%d events", events.Length())
@@ -554,14 +554,14 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 	}
 
 	// A range in which the flow used nothing still lists its executions.
-	quiet := u.admin.get("/settings/billing/usage/flows/flow_support?from=2026-01-01&to=2026-01-31")
-	wantStatus(t, quiet, http.StatusOK)
-	if !quiet.has(`[data-testid="flow-no-usage-in-range"]`) || quiet.Doc.Find(`[data-testid="execution-row"]`).Length() != 18 || quiet.has(`[data-chart]`) {
-		t.Errorf("flow page for a quiet range: %s", quiet.text(`main`))
+	quiet := u.admin.Get("/settings/billing/usage/flows/flow_support?from=2026-01-01&to=2026-01-31")
+	webtest.WantStatus(t, quiet, http.StatusOK)
+	if !quiet.Has(`[data-testid="flow-no-usage-in-range"]`) || quiet.Doc.Find(`[data-testid="execution-row"]`).Length() != 18 || quiet.Has(`[data-chart]`) {
+		t.Errorf("flow page for a quiet range: %s", quiet.Text(`main`))
 	}
 
 	// The events as CSV.
-	res, err := u.admin.client.Get(u.URL + "/settings/billing/usage/executions/" + url.PathEscape(oddExec+"19") + "/events.csv")
+	res, err := u.admin.Client.Get(u.URL + "/settings/billing/usage/executions/" + url.PathEscape(oddExec+"19") + "/events.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -578,8 +578,8 @@ func TestUsageDrillDown_FlowToExecutionWithEscapedIDs(t *testing.T) {
 func TestUsageDrillDown_LoadMoreFollowsTheCursor(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	p := u.admin.get("/settings/billing/usage/flows/flow_many?range=30d&interval=week")
-	wantStatus(t, p, http.StatusOK)
+	p := u.admin.Get("/settings/billing/usage/flows/flow_many?range=30d&interval=week")
+	webtest.WantStatus(t, p, http.StatusOK)
 	if n := p.Doc.Find(`[data-testid="execution-row"]`).Length(); n != views.ExecutionsPerPage {
 		t.Fatalf("first page: %d rows", n)
 	}
@@ -589,8 +589,8 @@ func TestUsageDrillDown_LoadMoreFollowsTheCursor(t *testing.T) {
 		t.Fatalf("load more: %s", outer(more))
 	}
 	// htmx: the next rows only, ending the list.
-	frag := u.admin.get(href, "HX-Request", "true")
-	wantStatus(t, frag, http.StatusOK)
+	frag := u.admin.Get(href, "HX-Request", "true")
+	webtest.WantStatus(t, frag, http.StatusOK)
 	if strings.Contains(frag.Body, "<html") || strings.Contains(frag.Body, "<table") {
 		t.Errorf("htmx got more than rows")
 	}
@@ -606,12 +606,12 @@ func TestUsageDrillDown_LoadMoreFollowsTheCursor(t *testing.T) {
 		t.Errorf("%d different executions over two pages, want %d", len(seen), 2*views.ExecutionsPerPage)
 	}
 	// Without JavaScript the link opens the next page whole; the last one says it is.
-	page2 := u.admin.get(href)
-	if n := page2.Doc.Find(`[data-testid="execution-row"]`).Length(); n != views.ExecutionsPerPage || !page2.has(`[data-testid="nav-usage"]`) {
+	page2 := u.admin.Get(href)
+	if n := page2.Doc.Find(`[data-testid="execution-row"]`).Length(); n != views.ExecutionsPerPage || !page2.Has(`[data-testid="nav-usage"]`) {
 		t.Errorf("page 2: %d rows", n)
 	}
-	page3 := u.admin.get(page2.Doc.Find(`[data-testid="load-more"]`).AttrOr("href", ""))
-	if n := page3.Doc.Find(`[data-testid="execution-row"]`).Length(); n != 55-2*views.ExecutionsPerPage || !page3.has(`[data-testid="executions-end"]`) {
+	page3 := u.admin.Get(page2.Doc.Find(`[data-testid="load-more"]`).AttrOr("href", ""))
+	if n := page3.Doc.Find(`[data-testid="execution-row"]`).Length(); n != 55-2*views.ExecutionsPerPage || !page3.Has(`[data-testid="executions-end"]`) {
 		t.Errorf("page 3: %d rows", n)
 	}
 	for _, d := range []*goquery.Document{page3.Doc} {
@@ -632,33 +632,33 @@ func TestUsageDrillDown_OtherOrganizationsIDsAre404(t *testing.T) {
 		"/settings/billing/usage/flows/no-such-flow",
 		"/settings/billing/usage/executions/" + url.PathEscape("no/such"),
 	} {
-		p := u.admin.get(path)
-		wantStatus(t, p, http.StatusNotFound)
-		if !p.has(`[data-testid="error-page"]`) || strings.Contains(p.Body, "Bravo") || p.Header.Get("Content-Disposition") != "" {
+		p := u.admin.Get(path)
+		webtest.WantStatus(t, p, http.StatusNotFound)
+		if !p.Has(`[data-testid="error-page"]`) || strings.Contains(p.Body, "Bravo") || p.Header.Get("Content-Disposition") != "" {
 			t.Errorf("%s: want a 404 page that tells nothing of the other org", path)
 		}
 	}
 	// B's own admin sees them.
-	b := u.browser()
-	b.login("bob@example.com", "correct horse")
-	wantStatus(t, b.get("/settings/billing/usage/flows/flow_b"), http.StatusOK)
-	wantStatus(t, b.get("/settings/billing/usage/executions/xb"), http.StatusOK)
+	b := u.Browser()
+	b.Login("bob@example.com", "correct horse")
+	webtest.WantStatus(t, b.Get("/settings/billing/usage/flows/flow_b"), http.StatusOK)
+	webtest.WantStatus(t, b.Get("/settings/billing/usage/executions/xb"), http.StatusOK)
 }
 
 func TestOverview_ForecastIsTheDomainForecast(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	f, err := u.Reports.Forecast(bg, u.orgA)
+	f, err := u.Reports.Forecast(ctx, u.orgA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := u.admin.get("/settings/billing")
+	p := u.admin.Get("/settings/billing")
 	want := views.ForecastSentence(f, time.UTC)
-	if got := strings.Join(strings.Fields(p.text(`[data-testid="forecast"]`)), " "); want == "" || !strings.HasPrefix(got, want) {
+	if got := strings.Join(strings.Fields(p.Text(`[data-testid="forecast"]`)), " "); want == "" || !strings.HasPrefix(got, want) {
 		t.Errorf("overview forecast %q, want %q", got, want)
 	}
-	p = u.admin.get("/settings/billing/usage")
-	if got := p.text(`[data-testid="forecast-runout"]`); got != views.ForecastRunOut(f, time.UTC) {
+	p = u.admin.Get("/settings/billing/usage")
+	if got := p.Text(`[data-testid="forecast-runout"]`); got != views.ForecastRunOut(f, time.UTC) {
 		t.Errorf("usage forecast %q", got)
 	}
 }
@@ -672,24 +672,24 @@ func outer(sel *goquery.Selection) string {
 func TestUsagePage_DatesAndTimesAreTheOrganizations(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	if err := u.Billing.SetTimezone(bg, u.orgA, "America/New_York"); err != nil {
+	if err := u.Billing.SetTimezone(ctx, u.orgA, "America/New_York"); err != nil {
 		t.Fatal(err)
 	}
 	// s-19 happened at 10:00 UTC on March 19: 06:00 in New York (daylight time since March 8).
-	p := u.admin.get("/settings/billing/usage/executions/s-19")
-	wantStatus(t, p, http.StatusOK)
-	if got := p.text(`[data-testid="event-row"] td`); !strings.HasPrefix(got, "Mar 19, 06:00:00") {
+	p := u.admin.Get("/settings/billing/usage/executions/s-19")
+	webtest.WantStatus(t, p, http.StatusOK)
+	if got := p.Text(`[data-testid="event-row"] td`); !strings.HasPrefix(got, "Mar 19, 06:00:00") {
 		t.Errorf("event time %q, want New York time", got)
 	}
-	if got := p.text(`[data-testid="events"] .card-head p`); !strings.Contains(got, "America/New_York") {
+	if got := p.Text(`[data-testid="events"] .card-head p`); !strings.Contains(got, "America/New_York") {
 		t.Errorf("zone note %q", got)
 	}
-	p = u.admin.get("/settings/billing/usage?from=2026-03-01&to=2026-03-31&interval=week")
-	wantStatus(t, p, http.StatusOK)
-	if got := p.text(`[data-testid="usage-row"][data-bucket="2026-03-16"] th`); !strings.HasPrefix(got, "Week of Mar 16") {
+	p = u.admin.Get("/settings/billing/usage?from=2026-03-01&to=2026-03-31&interval=week")
+	webtest.WantStatus(t, p, http.StatusOK)
+	if got := p.Text(`[data-testid="usage-row"][data-bucket="2026-03-16"] th`); !strings.HasPrefix(got, "Week of Mar 16") {
 		t.Errorf("week label %q", got)
 	}
-	if got := p.text(`[data-testid="usage-chart-card"] .card-head p`); !strings.Contains(got, "days in America/New_York") {
+	if got := p.Text(`[data-testid="usage-chart-card"] .card-head p`); !strings.Contains(got, "days in America/New_York") {
 		t.Errorf("chart note %q", got)
 	}
 }
@@ -697,7 +697,7 @@ func TestUsagePage_DatesAndTimesAreTheOrganizations(t *testing.T) {
 func TestUsageCSV_IsStreamedNotBuffered(t *testing.T) {
 	t.Parallel()
 	u := newUsageSite(t)
-	res, err := u.admin.client.Get(u.URL + "/settings/billing/usage.csv?from=2026-03-01&to=2026-03-20&groupBy=flow")
+	res, err := u.admin.Client.Get(u.URL + "/settings/billing/usage.csv?from=2026-03-01&to=2026-03-20&groupBy=flow")
 	if err != nil {
 		t.Fatal(err)
 	}
