@@ -2,9 +2,11 @@ package billing_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
 func TestSetMonthlyLimit_PausesAndResumesAtOnce(t *testing.T) {
@@ -47,5 +49,35 @@ func TestSetLimit_RefusesNonsense(t *testing.T) {
 	ok := billing.Credits(10)
 	if err := f.Svc.SetMemberLimit(ctx, f.Org, "usr_elsewhere", &ok); billing.ErrorCode(err) != billing.ENOTFOUND {
 		t.Errorf("limit for a non-member: %v, want ENOTFOUND", err)
+	}
+}
+
+func TestMemberStanding_LimitAndUsage(t *testing.T) {
+	t.Parallel()
+	f := billingtest.NewFixture(t, "pro")
+	m, err := f.Svc.MemberStanding(ctx, f.Org, f.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Limit != nil || m.Used != 0 || m.Paused() || m.Role != identity.RoleAdmin {
+		t.Fatalf("fresh standing = %+v, want no limit, nothing used", m)
+	}
+	limit := billing.Credits(3)
+	if err := f.Svc.SetMemberLimit(ctx, f.Org, f.Admin, &limit); err != nil {
+		t.Fatal(err)
+	}
+	f.Record(t, billingtest.Event(billing.TypeEmail, "", 3))
+	m, err = f.Svc.MemberStanding(ctx, f.Org, f.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Used != billing.Credits(3) || m.Limit == nil || *m.Limit != billing.Credits(3) || !m.Paused() {
+		t.Fatalf("standing = %+v, want 3 of 3 used and paused", m)
+	}
+	if !m.CycleStart.Equal(billingtest.T0.Truncate(time.Second)) || !m.CycleEnd.After(m.CycleStart) {
+		t.Fatalf("cycle = %v – %v", m.CycleStart, m.CycleEnd)
+	}
+	if _, err := f.Svc.MemberStanding(ctx, f.Org, "usr_nobody"); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Fatalf("non-member: err = %v, want ENOTFOUND", err)
 	}
 }

@@ -82,10 +82,7 @@ func (h *Pages) Login(c echo.Context) error {
 func (h *Pages) loginFailed(v views.Login, err error) error {
 	return inline(err, func(c echo.Context, status int, msg string) error {
 		v.Error = msg
-		if IsHTMX(c) {
-			return Render(c, status, views.LoginForm(v))
-		}
-		return Render(c, status, views.LoginPage(v))
+		return renderForm(c, status, views.LoginForm(v), views.LoginPage(v))
 	})
 }
 
@@ -127,10 +124,7 @@ func (h *Pages) Signup(c echo.Context) error {
 func (h *Pages) signupFailed(v views.Signup, err error) error {
 	return inline(err, func(c echo.Context, status int, msg string) error {
 		v.Error = msg
-		if IsHTMX(c) {
-			return Render(c, status, views.SignupForm(v))
-		}
-		return Render(c, status, views.SignupPage(v))
+		return renderForm(c, status, views.SignupForm(v), views.SignupPage(v))
 	})
 }
 

@@ -152,3 +152,12 @@ func redirect(c echo.Context, path string) error {
 	}
 	return c.Redirect(http.StatusSeeOther, path)
 }
+
+// renderForm answers a form post that failed: the form alone for htmx (it swaps itself), the
+// whole page otherwise.
+func renderForm(c echo.Context, status int, form, page templ.Component) error {
+	if IsHTMX(c) {
+		return Render(c, status, form)
+	}
+	return Render(c, status, page)
+}

@@ -74,3 +74,18 @@ var evtSeq atomic.Int64
 func Event(typ, model string, qty int64) billing.UsageEvent {
 	return billing.UsageEvent{ID: fmt.Sprintf("evt_%d", evtSeq.Add(1)), FlowID: "flow_1", ExecutionID: "exec_1", Type: typ, Model: model, Quantity: qty}
 }
+
+// NewMember creates a user (password "correct horse") and adds them to the organization as a
+// member; a failure ends the test.
+func (f *Fixture) NewMember(t testing.TB, email, name string) *identity.User {
+	t.Helper()
+	ctx := context.Background()
+	u, err := f.Identity.CreateUser(ctx, identity.NewUser{Email: email, Name: name, Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Identity.AddMember(ctx, f.Org, u.ID, identity.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

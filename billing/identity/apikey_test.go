@@ -12,13 +12,7 @@ import (
 func TestAPIKeys_AdminSeesAllMemberSeesOwn(t *testing.T) {
 	t.Parallel()
 	f := billingtest.NewFixture(t, "free")
-	u, err := f.Identity.CreateUser(ctx, identity.NewUser{Email: "member@example.com", Name: "Mem", Password: "correct horse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Identity.AddMember(ctx, f.Org, u.ID, identity.RoleMember); err != nil {
-		t.Fatal(err)
-	}
+	u := f.NewMember(t, "member@example.com", "Mem")
 	admin, _ := f.Identity.FindMembership(ctx, f.Org, f.Admin)
 	member, _ := f.Identity.FindMembership(ctx, f.Org, u.ID)
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
-	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
@@ -148,13 +147,7 @@ func TestResolveRange_UsesTheOrgZoneAndCycle(t *testing.T) {
 func TestUsageReport_LabelsTotalsAndTopFlows(t *testing.T) {
 	t.Parallel()
 	f := billingtest.NewFixture(t, "pro")
-	member, err := f.Identity.CreateUser(ctx, identity.NewUser{Email: "grace@example.com", Name: "Grace Hopper", Password: "correct horse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Identity.AddMember(ctx, f.Org, member.ID, identity.RoleMember); err != nil {
-		t.Fatal(err)
-	}
+	member := f.NewMember(t, "grace@example.com", "Grace Hopper")
 	if err := f.Svc.NameFlow(ctx, f.Org, "flow_support", "Support triage"); err != nil {
 		t.Fatal(err)
 	}
