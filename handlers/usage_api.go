@@ -75,8 +75,8 @@ func (h *API) GetUsage(c echo.Context) error {
 
 // usageQuery reads and checks the report parameters; the range is resolved by
 // reports.ResolveRange (the last 30 days by default, in the org's zone).
-func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (reports.ReportQuery, error) {
-	var q reports.ReportQuery
+func (h *API) usageQuery(ctx context.Context, org string, params url.Values) (reports.Query, error) {
+	var q reports.Query
 	known := map[string]bool{}
 	for _, p := range usageParams {
 		known[p] = true

@@ -80,7 +80,7 @@ func (e *usageEnv) get(t *testing.T, key, path string) (int, []byte, http.Header
 func TestGetUsage_SameNumbersAsTheDomainReport(t *testing.T) {
 	t.Parallel()
 	e := newUsageEnv(t)
-	for _, q := range []reports.ReportQuery{
+	for _, q := range []reports.Query{
 		{From: mustDate("2026-03-01"), To: mustDate("2026-03-20"), Interval: reports.IntervalDay, GroupBy: reports.GroupByType},
 		{From: mustDate("2026-02-20"), To: mustDate("2026-03-20"), Interval: reports.IntervalWeek, GroupBy: reports.GroupByFlow},
 		{From: mustDate("2026-01-01"), To: mustDate("2026-03-31"), Interval: reports.IntervalMonth, GroupBy: reports.GroupByUser},
@@ -215,7 +215,7 @@ func TestGetUsage_CSVIsTheReportsCells(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		reports.ReportCSVHeader,
+		reports.CSVHeader,
 		{"2026-03-02", "flow_support", "Support triage", "8.66", "1533", "2"},
 		{"2026-03-09", "flow_calls", "flow_calls", "10", "61", "1"},
 		{"2026-03-16", "flow_calls", "flow_calls", "4", "2", "1"},

@@ -70,8 +70,8 @@ func (h *Pages) Usage(c echo.Context) error {
 }
 
 // UsageCSV streams the cells of the usage view the query string selects as CSV
-// (GET /settings/billing/usage.csv?<the page's query>): the rows of billing.WriteReportCSV, as
-// they are read, under the name reports.ReportCSVFilename gives.
+// (GET /settings/billing/usage.csv?<the page's query>): the rows of reports.WriteReportCSV, as
+// they are read, under the name reports.CSVFilename gives.
 func (h *Pages) UsageCSV(c echo.Context) error {
 	ctx := c.Request().Context()
 	org := viewer(c).Membership.OrgID
@@ -79,7 +79,7 @@ func (h *Pages) UsageCSV(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.Reports.WriteReportCSV(ctx, csvDownload(c, reports.ReportCSVFilename(q)), org, q)
+	return h.Reports.WriteReportCSV(ctx, csvDownload(c, reports.CSVFilename(q)), org, q)
 }
 
 // usageView reads the view a usage page's query string selects:
@@ -93,7 +93,7 @@ func (h *Pages) UsageCSV(c echo.Context) error {
 // the preset covers are dates someone typed: they make the range custom. A custom range with
 // only from ends today; with only to it is the 30 days up to it (as in the API). The filters
 // come back as given, to fill the form again when the query cannot be used.
-func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (views.UsageFilters, reports.ReportQuery, error) {
+func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (views.UsageFilters, reports.Query, error) {
 	f := views.UsageFilters{
 		Range: params.Get("range"), From: params.Get("from"), To: params.Get("to"),
 		Interval: params.Get("interval"), GroupBy: params.Get("groupBy"),
@@ -104,7 +104,7 @@ func (h *Pages) usageView(ctx context.Context, org string, params url.Values) (v
 	if f.GroupBy == "" {
 		f.GroupBy = string(reports.GroupByType)
 	}
-	q := reports.ReportQuery{Interval: reports.Interval(f.Interval), GroupBy: reports.GroupBy(f.GroupBy)}
+	q := reports.Query{Interval: reports.Interval(f.Interval), GroupBy: reports.GroupBy(f.GroupBy)}
 	if !slices.Contains(reports.Intervals, q.Interval) {
 		return f, q, billing.Errorf(billing.EINVALID, "the interval %q is not one of daily, weekly or monthly: choose one above", f.Interval)
 	}

@@ -154,7 +154,7 @@ func TestUsagePage_TableTotalsEqualTheReportInEveryGrouping(t *testing.T) {
 	for _, g := range reports.GroupBys {
 		for _, i := range reports.Intervals {
 			t.Run(string(g)+"-"+string(i), func(t *testing.T) {
-				q := reports.ReportQuery{From: from, To: to, Interval: i, GroupBy: g}
+				q := reports.Query{From: from, To: to, Interval: i, GroupBy: g}
 				want, err := u.Reports.UsageReport(ctx, u.orgA, q)
 				if err != nil {
 					t.Fatal(err)
@@ -311,7 +311,7 @@ func TestUsageCSV_IsTheViewOfThePage(t *testing.T) {
 		lq := link.Query()
 		from, _ := reports.ParseDate(lq.Get("from"))
 		to, _ := reports.ParseDate(lq.Get("to"))
-		wantName := reports.ReportCSVFilename(reports.ReportQuery{From: from, To: to,
+		wantName := reports.CSVFilename(reports.Query{From: from, To: to,
 			Interval: reports.Interval(lq.Get("interval")), GroupBy: reports.GroupBy(lq.Get("groupBy"))})
 		if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="`+wantName+`"` {
 			t.Errorf("%s: Content-Disposition %q, want %s", query, cd, wantName)
@@ -320,7 +320,7 @@ func TestUsageCSV_IsTheViewOfThePage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: CSV does not parse: %v", query, err)
 		}
-		if strings.Join(rows[0], ",") != strings.Join(reports.ReportCSVHeader, ",") {
+		if strings.Join(rows[0], ",") != strings.Join(reports.CSVHeader, ",") {
 			t.Errorf("header %v", rows[0])
 		}
 		nonEmpty := 0

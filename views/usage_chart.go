@@ -76,7 +76,7 @@ func periodHeading(interval string) string {
 }
 
 // rangeSummaryText is a range inside a sentence: "between Oct 29 and Nov 27", "on Nov 27".
-func rangeSummaryText(q reports.ReportQuery, now time.Time, loc *time.Location) string {
+func rangeSummaryText(q reports.Query, now time.Time, loc *time.Location) string {
 	if q.From == q.To {
 		return "on " + withYear(q.From, now, loc)
 	}

@@ -167,7 +167,7 @@ func DayRange(from, to reports.Date, now time.Time, loc *time.Location) string {
 }
 
 // rangeSummary describes a report's range: "Oct 29 – Nov 27 · 30 days".
-func rangeSummary(q reports.ReportQuery, now time.Time, loc *time.Location) string {
+func rangeSummary(q reports.Query, now time.Time, loc *time.Location) string {
 	days := q.From.DaysUntil(q.To) + 1
 	unit := " days"
 	if days == 1 {
@@ -178,7 +178,7 @@ func rangeSummary(q reports.ReportQuery, now time.Time, loc *time.Location) stri
 
 // elapsedDays is how many days of a report's range have begun by now (at least 1): the
 // divisor of a daily average, so a range reaching into the future is not diluted.
-func elapsedDays(q reports.ReportQuery, now time.Time, loc *time.Location) int {
+func elapsedDays(q reports.Query, now time.Time, loc *time.Location) int {
 	if loc == nil {
 		loc = time.UTC
 	}

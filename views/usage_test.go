@@ -16,13 +16,13 @@ import (
 func manyFlows() *reports.Report {
 	d1, d2 := reports.NewDate(2026, 11, 2), reports.NewDate(2026, 11, 3)
 	r := &reports.Report{
-		Query:    reports.ReportQuery{From: d1, To: d2, Interval: reports.IntervalDay, GroupBy: reports.GroupByFlow},
+		Query:    reports.Query{From: d1, To: d2, Interval: reports.IntervalDay, GroupBy: reports.GroupByFlow},
 		Timezone: "UTC",
 		Buckets:  []reports.Bucket{{Start: d1, From: d1, To: d1}, {Start: d2, From: d2, To: d2}},
 	}
 	for i := 1; i <= 12; i++ {
 		a, b := billing.Millicredits(13-i)*1000, billing.Millicredits(13-i)*500
-		g := reports.ReportGroup{Key: fmt.Sprintf("flow_%d", i), Label: fmt.Sprintf("Flow %d", i),
+		g := reports.Group{Key: fmt.Sprintf("flow_%d", i), Label: fmt.Sprintf("Flow %d", i),
 			Series: []reports.UsageSum{{Credits: a, Events: 1}, {Credits: b, Events: 1}},
 			Total:  reports.UsageSum{Credits: a + b, Events: 2}}
 		r.Groups = append(r.Groups, g)

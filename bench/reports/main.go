@@ -218,7 +218,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseco
 func measure(ctx context.Context, env *benchEnv, iterations int) ([]*result, error) {
 	svc, org := env.svc, env.org
 	to := reports.DateOf(env.now, env.loc)
-	q90 := reports.ReportQuery{From: to.AddDays(-89), To: to, Interval: reports.IntervalDay}
+	q90 := reports.Query{From: to.AddDays(-89), To: to, Interval: reports.IntervalDay}
 	type op struct {
 		r  *result
 		fn func() error
@@ -231,7 +231,7 @@ func measure(ctx context.Context, env *benchEnv, iterations int) ([]*result, err
 			return err
 		}
 	}
-	q400 := reports.ReportQuery{From: to.AddDays(-364), To: to, Interval: reports.IntervalWeek, GroupBy: reports.GroupByFlow}
+	q400 := reports.Query{From: to.AddDays(-364), To: to, Interval: reports.IntervalWeek, GroupBy: reports.GroupByFlow}
 	csvQuery := q90
 	csvQuery.GroupBy = reports.GroupByFlow
 	ops := []op{

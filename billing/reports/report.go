@@ -47,14 +47,14 @@ var GroupBys = []GroupBy{GroupByType, GroupByFlow, GroupByUser}
 // Report limits.
 const (
 	MaxReportDays   = 400 // days in a report's range, both ends included
-	DefaultTopFlows = 5   // flows in Report.TopFlows unless ReportQuery.TopFlows says otherwise
+	DefaultTopFlows = 5   // flows in Report.TopFlows unless Query.TopFlows says otherwise
 	MaxTopFlows     = 100
 )
 
-// ReportQuery selects a usage report. From and To are days in the organization's time zone,
+// Query selects a usage report. From and To are days in the organization's time zone,
 // both included: {From: 2026-03-01, To: 2026-03-31} is the whole of March. The filters are
 // optional ("" means all) and combine with AND.
-type ReportQuery struct {
+type Query struct {
 	From, To Date
 	Interval Interval // "" means day
 	GroupBy  GroupBy  // "" means type
@@ -67,7 +67,7 @@ type ReportQuery struct {
 // Normalize applies the defaults and checks the query. The error is EINVALID and says what to
 // fix: a missing date, to before from, a range over MaxReportDays, an unknown interval or
 // grouping.
-func (q ReportQuery) Normalize() (ReportQuery, error) {
+func (q Query) Normalize() (Query, error) {
 	if q.Interval == "" {
 		q.Interval = IntervalDay
 	}
@@ -177,8 +177,8 @@ type Bucket struct {
 	Total    UsageSum // all groups
 }
 
-// ReportGroup is one group of a report (a type, a flow or a member) with its series.
-type ReportGroup struct {
+// Group is one group of a report (a type, a flow or a member) with its series.
+type Group struct {
 	Key    string     // the type ("ai"), flow id or user id
 	Label  string     // for people: "AI", the flow's name (else its id), the member's name (else email, else id)
 	Detail string     // secondary text: a named flow's id, a named member's email; "" otherwise
@@ -196,10 +196,10 @@ type FlowTotal struct {
 // Report is usage over a range of days, in buckets, split into groups. Every figure comes
 // from the daily rollup (usage_daily), which is cut in the organization's time zone.
 type Report struct {
-	Query    ReportQuery // as normalised: defaults applied
-	Timezone string      // the organization's IANA zone, in which days are cut
-	Buckets  []Bucket    // every period of the range in order, with or without usage
-	Groups   []ReportGroup
+	Query    Query    // as normalised: defaults applied
+	Timezone string   // the organization's IANA zone, in which days are cut
+	Buckets  []Bucket // every period of the range in order, with or without usage
+	Groups   []Group
 	Total    UsageSum // the whole range, all groups
 	// TopFlows are the flows that used most credits in the range (within the filters), most
 	// first, at most Query.TopFlows of them.
@@ -219,7 +219,7 @@ type reportParams struct {
 	First    Date     `db:"first"` // start of the first bucket
 }
 
-func newReportParams(orgID string, q ReportQuery) reportParams {
+func newReportParams(orgID string, q Query) reportParams {
 	return reportParams{Org: orgID, From: q.From, To: q.To, Interval: q.Interval, GroupBy: q.GroupBy,
 		Flow: q.FlowID, User: q.UserID, Type: q.Type, First: BucketStart(q.From, q.Interval)}
 }
@@ -258,7 +258,7 @@ func (s *Service) orgZone(ctx context.Context, orgID string) (*orgZone, *time.Lo
 // in the range serves the cells and the top flows. Groups are ordered by credits, most first
 // (then by key); a group appears when it has usage in the range. An invalid query is EINVALID;
 // an unknown organization ENOTFOUND.
-func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) (*Report, error) {
+func (s *Service) UsageReport(ctx context.Context, orgID string, q Query) (*Report, error) {
 	q, err := q.Normalize()
 	if err != nil {
 		return nil, err
@@ -292,7 +292,7 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		return nil, fmt.Errorf("billing: usage report: %w", err)
 	}
 	defer rows.Close()
-	groups := map[string]*ReportGroup{}
+	groups := map[string]*Group{}
 	var flows []FlowTotal
 	for rows.Next() {
 		var c reportCell
@@ -314,7 +314,7 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 		}
 		g := groups[c.Key]
 		if g == nil {
-			g = &ReportGroup{Key: c.Key, Label: c.Key, Series: make([]UsageSum, len(r.Buckets))}
+			g = &Group{Key: c.Key, Label: c.Key, Series: make([]UsageSum, len(r.Buckets))}
 			groups[c.Key] = g
 		}
 		v := c.sum()
@@ -328,7 +328,7 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 	}
 	rows.Close()
 
-	r.Groups = make([]ReportGroup, 0, len(groups))
+	r.Groups = make([]Group, 0, len(groups))
 	for _, g := range groups {
 		r.Groups = append(r.Groups, *g)
 	}
@@ -356,7 +356,7 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q ReportQuery) 
 }
 
 // reportBuckets lists every bucket of q's range, the edges clipped to the range.
-func reportBuckets(q ReportQuery) []Bucket {
+func reportBuckets(q Query) []Bucket {
 	var out []Bucket
 	for start := BucketStart(q.From, q.Interval); !start.After(q.To); start = nextBucket(start, q.Interval) {
 		b := Bucket{Start: start, From: start, To: nextBucket(start, q.Interval).AddDays(-1)}
@@ -371,17 +371,17 @@ func reportBuckets(q ReportQuery) []Bucket {
 	return out
 }
 
-// ReportCSVHeader is the header row of WriteReportCSV.
-var ReportCSVHeader = []string{"period_start", "group_key", "group_label", "credits", "quantity", "events"}
+// CSVHeader is the header row of WriteReportCSV.
+var CSVHeader = []string{"period_start", "group_key", "group_label", "credits", "quantity", "events"}
 
 // WriteReportCSV writes the cells of the report q selects to w as CSV: a header
-// (ReportCSVHeader), then one row per bucket and group with usage, ordered by bucket then group
+// (CSVHeader), then one row per bucket and group with usage, ordered by bucket then group
 // key. Credits are decimals with up to three places ("7.66"); quantity and events are whole
 // numbers; period_start is the bucket's first day (YYYY-MM-DD, org-local). Buckets and groups
 // without usage have no row. The numbers are those of UsageReport for the same query. Rows are
 // streamed from the database as they are read, never held in memory. A bad query is EINVALID
 // and nothing is written.
-func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string, q ReportQuery) error {
+func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string, q Query) error {
 	q, err := q.Normalize()
 	if err != nil {
 		return err
@@ -397,10 +397,10 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	}
 	defer rows.Close()
 	cw := csv.NewWriter(w)
-	if err := cw.Write(ReportCSVHeader); err != nil {
+	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
-	rec := make([]string, len(ReportCSVHeader))
+	rec := make([]string, len(CSVHeader))
 	for rows.Next() {
 		var c reportCell
 		var bucket string
@@ -423,9 +423,9 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	return cw.Error()
 }
 
-// ReportCSVFilename is a download name for the CSV of q, e.g.
+// CSVFilename is a download name for the CSV of q, e.g.
 // "lux-usage-2026-03-01-to-2026-03-31-by-flow-per-week.csv".
-func ReportCSVFilename(q ReportQuery) string {
+func CSVFilename(q Query) string {
 	if n, err := q.Normalize(); err == nil {
 		q = n
 	}

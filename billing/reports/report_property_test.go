@@ -174,7 +174,7 @@ func (f *propFixture) recordRandom(t *testing.T, n int) {
 }
 
 // randomQuery returns a random valid report query around the events' dates.
-func (f *propFixture) randomQuery() reports.ReportQuery {
+func (f *propFixture) randomQuery() reports.Query {
 	r := f.rnd
 	first := reports.DateOf(propNow, time.UTC).AddDays(-405)
 	from := first.AddDays(r.IntN(410))
@@ -182,7 +182,7 @@ func (f *propFixture) randomQuery() reports.ReportQuery {
 	if r.IntN(3) == 0 {
 		to = from.AddDays(r.IntN(40))
 	}
-	q := reports.ReportQuery{
+	q := reports.Query{
 		From: from, To: to,
 		Interval: reports.Intervals[r.IntN(len(reports.Intervals))],
 		GroupBy:  reports.GroupBys[r.IntN(len(reports.GroupBys))],
@@ -205,7 +205,7 @@ type cellKey struct {
 
 // expectedCells aggregates usage_events directly, days cut in tz with PostgreSQL's date_trunc:
 // the reference the rollup-based report must equal.
-func expectedCells(t *testing.T, db *sqlx.DB, org, tz string, q reports.ReportQuery) map[cellKey]reports.UsageSum {
+func expectedCells(t *testing.T, db *sqlx.DB, org, tz string, q reports.Query) map[cellKey]reports.UsageSum {
 	t.Helper()
 	rows, err := db.Queryx(`
 		SELECT CAST(date_trunc($2, occurred_at AT TIME ZONE $3) AS date) AS bucket,
@@ -237,7 +237,7 @@ func expectedCells(t *testing.T, db *sqlx.DB, org, tz string, q reports.ReportQu
 }
 
 // checkReport compares a report with the reference aggregation, cell by cell and in total.
-func checkReport(t *testing.T, f *propFixture, tz string, q reports.ReportQuery) {
+func checkReport(t *testing.T, f *propFixture, tz string, q reports.Query) {
 	t.Helper()
 	rep, err := f.Reports.UsageReport(ctx, f.Org, q)
 	if err != nil {
@@ -369,7 +369,7 @@ func TestWriteReportCSV_MatchesReport(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the CSV does not parse: %v", err)
 		}
-		if fmt.Sprint(recs[0]) != fmt.Sprint(reports.ReportCSVHeader) {
+		if fmt.Sprint(recs[0]) != fmt.Sprint(reports.CSVHeader) {
 			t.Fatalf("header %v", recs[0])
 		}
 		want := map[string]string{}

@@ -26,7 +26,7 @@ func TestReportQuery_NormalizeExplainsBadRanges(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		q    reports.ReportQuery
+		q    reports.Query
 		want string // "" = valid; else a part of the message
 	}{
 		{"one day", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-01")}, ""},
@@ -119,7 +119,7 @@ func TestPresetRange(t *testing.T) {
 		if from.String() != c.from || to.String() != c.to {
 			t.Errorf("%s at %s in %s: %s..%s, want %s..%s", c.preset, c.now, c.loc, from, to, c.from, c.to)
 		}
-		if _, err := (reports.ReportQuery{From: from, To: to}).Normalize(); err != nil {
+		if _, err := (reports.Query{From: from, To: to}).Normalize(); err != nil {
 			t.Errorf("%s gives an invalid range: %v", c.preset, err)
 		}
 	}
@@ -162,7 +162,7 @@ func TestUsageReport_LabelsTotalsAndTopFlows(t *testing.T) {
 		e("4", "flow_calls", member.ID, "sms", "", 1, at(20, 12)),               // 2 credits
 		e("5", "flow_old", f.Admin, "sms", "", 1, at(1, 12)),                    // outside the range
 	)
-	q := reports.ReportQuery{From: date("2026-03-02"), To: date("2026-03-20"), Interval: reports.IntervalWeek, GroupBy: reports.GroupByFlow}
+	q := reports.Query{From: date("2026-03-02"), To: date("2026-03-20"), Interval: reports.IntervalWeek, GroupBy: reports.GroupByFlow}
 	rep, err := f.Reports.UsageReport(ctx, f.Org, q)
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestUsageReport_LabelsTotalsAndTopFlows(t *testing.T) {
 	if _, err := f.Reports.UsageReport(ctx, "org_other", q); billing.ErrorCode(err) != billing.ENOTFOUND {
 		t.Errorf("unknown org: %v, want ENOTFOUND", err)
 	}
-	empty, err := f.Reports.UsageReport(ctx, f.Org, reports.ReportQuery{From: date("2025-01-01"), To: date("2025-01-31")})
+	empty, err := f.Reports.UsageReport(ctx, f.Org, reports.Query{From: date("2025-01-01"), To: date("2025-01-31")})
 	if err != nil || len(empty.Groups) != 0 || len(empty.Buckets) != 31 || empty.TopFlows == nil {
 		t.Errorf("a range without usage: %+v, %v", empty, err)
 	}
@@ -233,11 +233,11 @@ func TestWriteReportCSV_BadQueryWritesNothing(t *testing.T) {
 	t.Parallel()
 	f := billingtest.NewFixture(t, "free")
 	var buf bytes.Buffer
-	err := f.Reports.WriteReportCSV(ctx, &buf, f.Org, reports.ReportQuery{From: date("2026-03-02"), To: date("2026-03-01")})
+	err := f.Reports.WriteReportCSV(ctx, &buf, f.Org, reports.Query{From: date("2026-03-02"), To: date("2026-03-01")})
 	if billing.ErrorCode(err) != billing.EINVALID || buf.Len() != 0 {
 		t.Errorf("error %v with %d bytes written", err, buf.Len())
 	}
-	if got := reports.ReportCSVFilename(reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-31"), GroupBy: reports.GroupByFlow}); got != "lux-usage-2026-03-01-to-2026-03-31-by-flow-per-day.csv" {
+	if got := reports.CSVFilename(reports.Query{From: date("2026-03-01"), To: date("2026-03-31"), GroupBy: reports.GroupByFlow}); got != "lux-usage-2026-03-01-to-2026-03-31-by-flow-per-day.csv" {
 		t.Errorf("file name %s", got)
 	}
 }
