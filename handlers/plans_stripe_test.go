@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"bytes"
@@ -28,14 +28,14 @@ func TestPlansPage_UpgradeThroughStripeCheckoutAndWebhook(t *testing.T) {
 	// The one Stripe endpoint verifies with the payments' secret, then offers plan events to plans.
 	srv.Payments = payments.New(srv.Billing, srv.Identity, payments.Config{WebhookSecret: stripeWebhookSecret})
 	srv = srv.Serve(t, "http://localhost")
-	s := siteOf(t, srv)
+	s := webtest.SiteOf(t, srv)
 	db := srv.DB
-	b, org := s.signedUp("ada@example.com", "Analytical Engines")
+	b, org := s.SignedUp("ada@example.com", "Analytical Engines")
 
-	if p := b.get("/settings/billing/plans"); p.has(`[data-testid="plans-demo-note"]`) {
+	if p := b.Get("/settings/billing/plans"); p.Has(`[data-testid="plans-demo-note"]`) {
 		t.Fatal("the demo note shows with Stripe configured")
 	}
-	p := b.post("/settings/billing/plans", "/settings/billing/plans", url.Values{"plan": {"starter"}})
+	p := b.Post("/settings/billing/plans", "/settings/billing/plans", url.Values{"plan": {"starter"}})
 	if p.StatusCode != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), "https://") {
 		t.Fatalf("upgrade: %d to %q, want Stripe Checkout", p.StatusCode, p.Header.Get("Location"))
 	}
@@ -44,8 +44,8 @@ func TestPlansPage_UpgradeThroughStripeCheckoutAndWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back from Stripe before the webhook: the page says it waits.
-	if p := b.get("/settings/billing/plans?checkout=" + co.ID); !p.has(`[data-testid="alert-info"]`) {
-		t.Fatalf("no waiting notice:\n%s", p.text("main"))
+	if p := b.Get("/settings/billing/plans?checkout=" + co.ID); !p.Has(`[data-testid="alert-info"]`) {
+		t.Fatalf("no waiting notice:\n%s", p.Text("main"))
 	}
 	event, _ := json.Marshal(map[string]any{
 		"id": "evt_web_1", "object": "event", "type": "checkout.session.completed", "created": time.Now().Unix(),
@@ -65,11 +65,11 @@ func TestPlansPage_UpgradeThroughStripeCheckoutAndWebhook(t *testing.T) {
 		}
 		res.Body.Close()
 	}
-	p = b.get("/settings/billing/plans?checkout=" + co.ID)
-	if got := p.text(`[data-testid="summary-allotment"]`); got != "10,000 credits" || !p.has(`[data-testid="alert-success"]`) {
-		t.Fatalf("after the webhook: allotment %q\n%s", got, p.text("main"))
+	p = b.Get("/settings/billing/plans?checkout=" + co.ID)
+	if got := p.Text(`[data-testid="summary-allotment"]`); got != "10,000 credits" || !p.Has(`[data-testid="alert-success"]`) {
+		t.Fatalf("after the webhook: allotment %q\n%s", got, p.Text("main"))
 	}
-	if cs, _ := srv.Billing.PlanCharges(bg, org, 10); len(cs) != 1 {
+	if cs, _ := srv.Billing.PlanCharges(ctx, org, 10); len(cs) != 1 {
 		t.Fatalf("%d plan charges, want 1", len(cs))
 	}
 	// Unsigned: refused, nothing changes.
