@@ -15,13 +15,13 @@ type Core interface {
 	Now() time.Time
 	Rates() *billing.RateCard
 	Plans(ctx context.Context) ([]billing.Plan, error)
-	Credits(ctx context.Context, orgID string) (*billing.CreditSummary, error)
+	CreditSummary(ctx context.Context, orgID string) (*billing.CreditSummary, error)
 }
 
 // Usage is what the calculator reads of an organization's usage: the days of a range and what
 // was used per type and model (billing/reports, from the daily rollup).
 type Usage interface {
-	ReportRange(ctx context.Context, orgID string, p reports.RangePreset) (from, to reports.Date, err error)
+	ResolveRange(ctx context.Context, orgID string, preset reports.RangePreset, from, to reports.Date) (reports.Date, reports.Date, error)
 	UsageMix(ctx context.Context, orgID string, from, to reports.Date) ([]reports.TypeUsage, error)
 }
 
@@ -67,7 +67,7 @@ func (s *Service) pricing(ctx context.Context, orgID string) (Pricing, error) {
 	if err != nil {
 		return Pricing{}, err
 	}
-	cs, err := s.core.Credits(ctx, orgID)
+	cs, err := s.core.CreditSummary(ctx, orgID)
 	if err != nil {
 		return Pricing{}, err
 	}
@@ -88,7 +88,7 @@ const LastDays = reports.RangeLast30Days
 // billed by the started minute, which can differ slightly from the calls' own minutes). Types
 // or models no longer on the rate card are left out. No usage gives no lines.
 func (s *Service) FromUsage(ctx context.Context, orgID string) ([]Line, error) {
-	from, to, err := s.usage.ReportRange(ctx, orgID, LastDays)
+	from, to, err := s.usage.ResolveRange(ctx, orgID, LastDays, reports.Date{}, reports.Date{})
 	if err != nil {
 		return nil, err
 	}

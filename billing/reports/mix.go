@@ -21,7 +21,7 @@ type TypeUsage struct {
 // UsageReport it reads only the daily rollup. An invalid range is EINVALID; an unknown
 // organization ENOTFOUND.
 func (s *Service) UsageMix(ctx context.Context, orgID string, from, to Date) ([]TypeUsage, error) {
-	if _, err := (ReportQuery{From: from, To: to}).Normalize(); err != nil {
+	if _, err := (Query{From: from, To: to}).Normalize(); err != nil {
 		return nil, err
 	}
 	if _, _, err := s.orgZone(ctx, orgID); err != nil {

@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 // month is the issue's worked month as the calculator's form sends it (voice in minutes).
@@ -24,7 +25,7 @@ func month() url.Values {
 	}
 }
 
-func lineCredits(p *page) []string {
+func lineCredits(p *webtest.Page) []string {
 	var out []string
 	p.Doc.Find(`[data-testid="calc-line-credits"]`).Each(func(_ int, s *goquery.Selection) {
 		out = append(out, strings.Join(strings.Fields(s.Text()), " "))
@@ -36,14 +37,14 @@ func lineCredits(p *page) []string {
 // estimate, and the no-htmx request gets the whole page.
 func TestCalculator_PlainFormShowsTheEstimate(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Analytical Engines")
-	p := b.get("/settings/billing/calculator?" + month().Encode())
-	wantStatus(t, p, http.StatusOK)
-	if !p.has(`[data-testid="calc-form"][method="get"][action="/settings/billing/calculator"]`) || !p.has(`[data-testid="page-title"]`) {
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Analytical Engines")
+	p := b.Get("/settings/billing/calculator?" + month().Encode())
+	webtest.WantStatus(t, p, http.StatusOK)
+	if !p.Has(`[data-testid="calc-form"][method="get"][action="/settings/billing/calculator"]`) || !p.Has(`[data-testid="page-title"]`) {
 		t.Fatal("not the whole page with its plain form")
 	}
-	if got := p.text(`[data-testid="calc-total"]`); strings.Join(strings.Fields(got), " ") != "78,600 credits" {
+	if got := p.Text(`[data-testid="calc-total"]`); strings.Join(strings.Fields(got), " ") != "78,600 credits" {
 		t.Errorf("total %q", got)
 	}
 	if got := lineCredits(p); strings.Join(got, "|") != "75,000 credits|2,000 credits|1,000 credits|600 credits" {
@@ -57,7 +58,7 @@ func TestCalculator_PlainFormShowsTheEstimate(t *testing.T) {
 		`[data-testid="calc-line-tip"]`:                "Claude Sonnet → Claude Haiku saves 60,000 credits a month",
 		`[data-testid="calc-topup"] .calc-block-label`: "On your Free plan",
 	} {
-		if got := strings.Join(strings.Fields(p.text(sel)), " "); !strings.Contains(got, want) {
+		if got := strings.Join(strings.Fields(p.Text(sel)), " "); !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want %q", sel, got, want)
 		}
 	}
@@ -69,27 +70,27 @@ func TestCalculator_PlainFormShowsTheEstimate(t *testing.T) {
 
 func TestCalculator_FirstVisitShowsAnExampleMonth(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Analytical Engines")
-	p := b.get("/settings/billing/calculator")
-	wantStatus(t, p, http.StatusOK)
-	if got := strings.Join(strings.Fields(p.text(`[data-testid="calc-total"]`)), " "); got != "78,600 credits" {
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Analytical Engines")
+	p := b.Get("/settings/billing/calculator")
+	webtest.WantStatus(t, p, http.StatusOK)
+	if got := strings.Join(strings.Fields(p.Text(`[data-testid="calc-total"]`)), " "); got != "78,600 credits" {
 		t.Errorf("example total %q", got)
 	}
 }
 
 func TestCalculator_EveryMemberMayUseIt(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	_, org := s.signedUp("ada@example.com", "Analytical Engines")
-	m := s.browser()
-	m.login(s.member(org, "mel@example.com", identity.RoleMember), "correct horse")
-	p := m.get("/settings/billing/calculator?" + month().Encode())
-	wantStatus(t, p, http.StatusOK)
-	if !p.has(`[data-testid="calc-total"]`) {
+	s := webtest.NewSite(t)
+	_, org := s.SignedUp("ada@example.com", "Analytical Engines")
+	m := s.Browser()
+	m.Login(s.Member(org, "mel@example.com", identity.RoleMember), "correct horse")
+	p := m.Get("/settings/billing/calculator?" + month().Encode())
+	webtest.WantStatus(t, p, http.StatusOK)
+	if !p.Has(`[data-testid="calc-total"]`) {
 		t.Fatal("a member gets no estimate")
 	}
-	if anon := s.browser().get("/settings/billing/calculator"); anon.StatusCode != http.StatusSeeOther {
+	if anon := s.Browser().Get("/settings/billing/calculator"); anon.StatusCode != http.StatusSeeOther {
 		t.Errorf("signed out: %d", anon.StatusCode)
 	}
 }
@@ -97,8 +98,8 @@ func TestCalculator_EveryMemberMayUseIt(t *testing.T) {
 // Bad input gets a message next to its field and no total.
 func TestCalculator_BadInputHasMessagesAndNoTotal(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Analytical Engines")
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Analytical Engines")
 	cases := []struct {
 		line  int
 		field string
@@ -116,13 +117,13 @@ func TestCalculator_BadInputHasMessagesAndNoTotal(t *testing.T) {
 	for _, c := range cases {
 		q := month()
 		q[c.field][c.line] = c.value
-		p := b.get("/settings/billing/calculator?" + q.Encode())
-		wantStatus(t, p, http.StatusOK)
+		p := b.Get("/settings/billing/calculator?" + q.Encode())
+		webtest.WantStatus(t, p, http.StatusOK)
 		msg := strings.TrimSpace(p.Doc.Find("#line-" + string(rune('0'+c.line)) + "-" + c.field + "-error").Text())
 		if !strings.Contains(msg, c.want) {
 			t.Errorf("%s %q: message %q, want %q", c.field, c.value, msg, c.want)
 		}
-		if p.has(`[data-testid="calc-total"]`) || !p.has(`[data-testid="calc-invalid"]`) {
+		if p.Has(`[data-testid="calc-total"]`) || !p.Has(`[data-testid="calc-invalid"]`) {
 			t.Errorf("%s %q: a total is shown for bad input", c.field, c.value)
 		}
 		if inv, _ := p.Doc.Find("#line-" + string(rune('0'+c.line)) + "-" + c.field).Attr("aria-invalid"); c.field != "model" && inv != "true" {
@@ -133,42 +134,42 @@ func TestCalculator_BadInputHasMessagesAndNoTotal(t *testing.T) {
 
 // follow answers a plain form's add or remove with a redirect to the address of the resulting
 // lines (so that reloading it does not add or remove again), and follows it.
-func (b *browser) follow(t *testing.T, path string) *page {
+func follow(t *testing.T, b *webtest.Browser, path string) *webtest.Page {
 	t.Helper()
-	p := b.get(path)
+	p := b.Get(path)
 	loc := p.Header.Get("Location")
 	if p.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/settings/billing/calculator?") || strings.Contains(loc, "add=") || strings.Contains(loc, "remove=") {
 		t.Fatalf("%s: %d to %q", path, p.StatusCode, loc)
 	}
-	return b.get(loc)
+	return b.Get(loc)
 }
 
 func TestCalculator_AddRemoveAndTooManyLines(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Analytical Engines")
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Analytical Engines")
 	q := month()
 	q.Set("add", "voice_synthesis")
-	p := b.follow(t, "/settings/billing/calculator?"+q.Encode())
+	p := follow(t, b, "/settings/billing/calculator?"+q.Encode())
 	if n := p.Doc.Find(`[data-testid="calc-line"]`).Length(); n != 5 {
 		t.Fatalf("%d lines after adding one", n)
 	}
 	// 100 × 1,000 characters = 100 credits on top.
-	if got := strings.Join(strings.Fields(p.text(`[data-testid="calc-total"]`)), " "); got != "78,700 credits" {
+	if got := strings.Join(strings.Fields(p.Text(`[data-testid="calc-total"]`)), " "); got != "78,700 credits" {
 		t.Errorf("total with synthesis %q", got)
 	}
 	q = month()
 	q.Set("remove", "0")
-	p = b.follow(t, "/settings/billing/calculator?"+q.Encode())
-	if got := strings.Join(strings.Fields(p.text(`[data-testid="calc-total"]`)), " "); got != "3,600 credits" {
+	p = follow(t, b, "/settings/billing/calculator?"+q.Encode())
+	if got := strings.Join(strings.Fields(p.Text(`[data-testid="calc-total"]`)), " "); got != "3,600 credits" {
 		t.Errorf("total without the AI line %q", got)
 	}
-	if got := p.text(`[data-testid="calc-plan-name"]`); got != "Starter" {
+	if got := p.Text(`[data-testid="calc-plan-name"]`); got != "Starter" {
 		t.Errorf("plan %q", got)
 	}
 	// Removing every line leaves an empty calculator, not an error.
-	p = b.follow(t, "/settings/billing/calculator?type=email&count=1&quantity=1&model=&remove=0")
-	if !p.has(`[data-testid="calc-no-lines"]`) || !p.has(`[data-testid="calc-empty"]`) {
+	p = follow(t, b, "/settings/billing/calculator?type=email&count=1&quantity=1&model=&remove=0")
+	if !p.Has(`[data-testid="calc-no-lines"]`) || !p.Has(`[data-testid="calc-empty"]`) {
 		t.Error("no empty state without lines")
 	}
 	many := url.Values{}
@@ -178,8 +179,8 @@ func TestCalculator_AddRemoveAndTooManyLines(t *testing.T) {
 		many.Add("count", "1")
 		many.Add("quantity", "1")
 	}
-	p = b.get("/settings/billing/calculator?" + many.Encode())
-	if got := p.text(`[data-testid="alert-error"]`); !strings.Contains(got, "at most 50 lines (got 51)") {
+	p = b.Get("/settings/billing/calculator?" + many.Encode())
+	if got := p.Text(`[data-testid="alert-error"]`); !strings.Contains(got, "at most 50 lines (got 51)") {
 		t.Errorf("51 lines: %q", got)
 	}
 }
@@ -188,14 +189,14 @@ func TestCalculator_AddRemoveAndTooManyLines(t *testing.T) {
 // and messages out of band, and never with the form's fields.
 func TestCalculator_HtmxResultsFragment(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Analytical Engines")
-	p := b.get("/settings/billing/calculator?"+month().Encode(), "HX-Request", "true", "HX-Target", "calc-results")
-	wantStatus(t, p, http.StatusOK)
-	if p.has(`[data-testid="calc-form"]`) || p.has(`input`) || p.has(`[data-testid="page-title"]`) {
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Analytical Engines")
+	p := b.Get("/settings/billing/calculator?"+month().Encode(), "HX-Request", "true", "HX-Target", "calc-results")
+	webtest.WantStatus(t, p, http.StatusOK)
+	if p.Has(`[data-testid="calc-form"]`) || p.Has(`input`) || p.Has(`[data-testid="page-title"]`) {
 		t.Fatal("the results fragment carries the form or the page")
 	}
-	if got := strings.Join(strings.Fields(p.text(`#calc-results [data-testid="calc-total"]`)), " "); got != "78,600 credits" {
+	if got := strings.Join(strings.Fields(p.Text(`#calc-results [data-testid="calc-total"]`)), " "); got != "78,600 credits" {
 		t.Errorf("fragment total %q", got)
 	}
 	if n := p.Doc.Find(`[hx-swap-oob="true"][data-testid="calc-line-credits"]`).Length(); n != 4 {
@@ -203,15 +204,15 @@ func TestCalculator_HtmxResultsFragment(t *testing.T) {
 	}
 	q := month()
 	q["count"][2] = "-1"
-	p = b.get("/settings/billing/calculator?"+q.Encode(), "HX-Request", "true", "HX-Target", "calc-results")
+	p = b.Get("/settings/billing/calculator?"+q.Encode(), "HX-Request", "true", "HX-Target", "calc-results")
 	if got := strings.TrimSpace(p.Doc.Find(`#line-2-count-error[hx-swap-oob="true"]`).Text()); got != "Can't be negative." {
 		t.Errorf("out-of-band message %q", got)
 	}
 	// Adding a line redraws the calculator, not the page.
 	q = month()
 	q.Set("add", "ai")
-	p = b.get("/settings/billing/calculator?"+q.Encode(), "HX-Request", "true", "HX-Target", "calculator")
-	if !p.has(`#calculator [data-testid="calc-form"]`) || p.has(`[data-testid="page-title"]`) {
+	p = b.Get("/settings/billing/calculator?"+q.Encode(), "HX-Request", "true", "HX-Target", "calculator")
+	if !p.Has(`#calculator [data-testid="calc-form"]`) || p.Has(`[data-testid="page-title"]`) {
 		t.Fatal("adding a line: not the calculator fragment")
 	}
 	if n := p.Doc.Find(`[data-testid="calc-line"]`).Length(); n != 5 {
@@ -226,13 +227,13 @@ func TestCalculator_HtmxResultsFragment(t *testing.T) {
 // voice calls in minutes per call, the API in seconds).
 func TestCalculator_PageAndAPIAgree(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, org := s.signedUp("ada@example.com", "Analytical Engines")
-	u, err := s.Identity.FindUserByEmail(bg, "ada@example.com")
+	s := webtest.NewSite(t)
+	b, org := s.SignedUp("ada@example.com", "Analytical Engines")
+	u, err := s.Identity.FindUserByEmail(ctx, "ada@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := s.Identity.CreateAPIKey(bg, org, u.ID, "test")
+	key, _, err := s.Identity.CreateAPIKey(ctx, org, u.ID, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestCalculator_PageAndAPIAgree(t *testing.T) {
 		if err != nil || res.StatusCode != http.StatusOK {
 			t.Fatalf("API %d: %v", res.StatusCode, err)
 		}
-		p := b.get("/settings/billing/calculator?" + q.Encode())
+		p := b.Get("/settings/billing/calculator?" + q.Encode())
 		var want []string
 		for _, l := range api.Lines {
 			want = append(want, l.Credits.String()+" credits")
@@ -286,14 +287,14 @@ func TestCalculator_PageAndAPIAgree(t *testing.T) {
 		if got := lineCredits(p); strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("lines: page %q, API %q", got, want)
 		}
-		if got := strings.Join(strings.Fields(p.text(`[data-testid="calc-total"]`)), " "); got != api.Total.String()+" credits" {
+		if got := strings.Join(strings.Fields(p.Text(`[data-testid="calc-total"]`)), " "); got != api.Total.String()+" credits" {
 			t.Errorf("total: page %q, API %s", got, api.Total)
 		}
-		if got := p.text(`[data-testid="calc-plan-name"]`); !strings.EqualFold(got, api.RecommendedPlan) {
+		if got := p.Text(`[data-testid="calc-plan-name"]`); !strings.EqualFold(got, api.RecommendedPlan) {
 			t.Errorf("plan: page %q, API %q", got, api.RecommendedPlan)
 		}
-		if api.TopUp > 0 && p.text(`[data-testid="calc-topup-credits"]`) != api.TopUp.String() {
-			t.Errorf("top-up: page %q, API %s", p.text(`[data-testid="calc-topup-credits"]`), api.TopUp)
+		if api.TopUp > 0 && p.Text(`[data-testid="calc-topup-credits"]`) != api.TopUp.String() {
+			t.Errorf("top-up: page %q, API %s", p.Text(`[data-testid="calc-topup-credits"]`), api.TopUp)
 		}
 	}
 }
@@ -301,17 +302,17 @@ func TestCalculator_PageAndAPIAgree(t *testing.T) {
 // "Start from my last 30 days" fills the lines from the org's usage (voice in minutes per call).
 func TestCalculator_StartFromTheLast30Days(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, org := s.signedUp("ada@example.com", "Analytical Engines")
-	p := b.get("/settings/billing/calculator?start=usage&" + month().Encode())
-	if got := p.text(`[data-testid="alert-info"]`); !strings.Contains(got, "No usage in the last 30 days yet") {
+	s := webtest.NewSite(t)
+	b, org := s.SignedUp("ada@example.com", "Analytical Engines")
+	p := b.Get("/settings/billing/calculator?start=usage&" + month().Encode())
+	if got := p.Text(`[data-testid="alert-info"]`); !strings.Contains(got, "No usage in the last 30 days yet") {
 		t.Errorf("without usage: %q", got)
 	}
 	if n := p.Doc.Find(`[data-testid="calc-line"]`).Length(); n != 4 {
 		t.Errorf("without usage the lines changed: %d", n)
 	}
-	u, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
-	_, err := s.Billing.RecordUsage(bg, org, u.ID, []billing.UsageEvent{
+	u, _ := s.Identity.FindUserByEmail(ctx, "ada@example.com")
+	_, err := s.Billing.RecordUsage(ctx, org, u.ID, []billing.UsageEvent{
 		{ID: "1", FlowID: "f", ExecutionID: "x", Type: "ai", Model: "claude-opus", Quantity: 2000},
 		{ID: "2", FlowID: "f", ExecutionID: "x", Type: "ai", Model: "claude-opus", Quantity: 1000},
 		{ID: "3", FlowID: "f", ExecutionID: "x", Type: "voice_call", Quantity: 130},
@@ -319,8 +320,8 @@ func TestCalculator_StartFromTheLast30Days(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = b.get("/settings/billing/calculator?start=usage&" + month().Encode())
-	if got := p.text(`[data-testid="alert-info"]`); !strings.Contains(got, "These lines repeat what your flows used in the last 30 days") {
+	p = b.Get("/settings/billing/calculator?start=usage&" + month().Encode())
+	if got := p.Text(`[data-testid="alert-info"]`); !strings.Contains(got, "These lines repeat what your flows used in the last 30 days") {
 		t.Errorf("with usage: %q", got)
 	}
 	var got []string
@@ -334,7 +335,7 @@ func TestCalculator_StartFromTheLast30Days(t *testing.T) {
 	if strings.Join(got, "|") != "claude-opus 2×1,500|1×3" {
 		t.Errorf("lines %q", got)
 	}
-	if total := strings.Join(strings.Fields(p.text(`[data-testid="calc-total"]`)), " "); total != "60 credits" {
+	if total := strings.Join(strings.Fields(p.Text(`[data-testid="calc-total"]`)), " "); total != "60 credits" {
 		t.Errorf("total %q", total)
 	}
 }
