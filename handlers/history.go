@@ -59,11 +59,11 @@ func (h *Pages) History(c echo.Context) error {
 func (h *Pages) historyView(c echo.Context) (*views.History, error) {
 	ctx := c.Request().Context()
 	org := viewer(c).Membership.OrgID
-	cs, err := h.Billing.Credits(ctx, org)
+	cs, err := h.Billing.CreditSummary(ctx, org)
 	if err != nil {
 		return nil, err
 	}
-	v := &views.History{Shell: h.Shell(c, views.NavHistory, "History"), Now: h.Billing.Now(), Loc: location(cs.Timezone), CycleEnd: cs.CycleEnd}
+	v := &views.History{Shell: h.Shell(c, views.NavHistory, "History"), Now: h.Billing.Now(), Loc: viewer(c).Loc, CycleEnd: cs.CycleEnd}
 	f, filters, err := historyFilter(c)
 	v.Filters, v.First = filters, f.Cursor == ""
 	if err != nil {

@@ -113,7 +113,7 @@ func docStatus(d *documents.Document) (string, string) {
 func docAmount(d *documents.Document) string {
 	switch d.Kind {
 	case documents.KindStatement:
-		return Credits(d.Credits)
+		return FormatCredits(d.Credits)
 	case documents.KindCreditNote:
 		return "−" + documents.Money(d.Total, d.Currency)
 	}

@@ -114,7 +114,7 @@ func TestStatement_FiguresAddUpAndMatchLedgerAndRollups(t *testing.T) {
 		by     reports.GroupBy
 		shares []documents.Share
 	}{{reports.GroupByUser, st.ByMember}, {reports.GroupByFlow, st.ByFlow}, {reports.GroupByType, st.ByType}} {
-		rep, err := f.rep.UsageReport(ctx, f.org, reports.ReportQuery{
+		rep, err := f.rep.UsageReport(ctx, f.org, reports.Query{
 			From: reports.NewDate(2026, 3, 1), To: reports.NewDate(2026, 3, 31), GroupBy: g.by, Interval: reports.IntervalMonth,
 		})
 		if err != nil {
