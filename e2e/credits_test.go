@@ -26,7 +26,7 @@ func TestBrowser_DemoAdminBuys5000CreditsAndTheOverviewShowsThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := a.Billing.Credits(context.Background(), seeded.OrgID)
+	before, err := a.Billing.CreditSummary(context.Background(), seeded.OrgID)
 	if err != nil {
 		t.Fatal(err)
 	}

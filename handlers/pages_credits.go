@@ -19,7 +19,7 @@ func (h *Pages) AddCredits(c echo.Context) error {
 func (h *Pages) renderAddCredits(c echo.Context, status int, custom views.CustomAmount) error {
 	ctx := c.Request().Context()
 	org := viewer(c).Membership.OrgID
-	cs, err := h.Billing.Credits(ctx, org)
+	cs, err := h.Billing.CreditSummary(ctx, org)
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func (h *Pages) renderAddCredits(c echo.Context, status int, custom views.Custom
 	v := views.AddCredits{
 		Shell: h.Shell(c, views.NavCredits, "Add credits"),
 		Demo:  h.Payments.DemoMode(), UnitPrice: h.Payments.UnitPrice(), Balance: cs.Balance,
-		Custom: custom, Purchases: list, Loc: location(cs.Timezone), Now: h.Billing.Now(),
+		Custom: custom, Purchases: list, Loc: viewer(c).Loc, Now: h.Billing.Now(),
 	}
 	for _, n := range payments.Packs {
 		v.Packs = append(v.Packs, h.quote(n, cs.Balance))
@@ -47,7 +47,7 @@ func (h *Pages) quote(credits int64, balance billing.Millicredits) views.CreditQ
 func (h *Pages) QuoteCredits(c echo.Context) error {
 	var q *views.CreditQuote
 	if n, err := payments.ParseAmount(c.QueryParam("credits")); err == nil {
-		cs, err := h.Billing.Credits(c.Request().Context(), viewer(c).Membership.OrgID)
+		cs, err := h.Billing.CreditSummary(c.Request().Context(), viewer(c).Membership.OrgID)
 		if err != nil {
 			return err
 		}
@@ -89,12 +89,12 @@ func (h *Pages) PurchaseStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cs, err := h.Billing.Credits(ctx, org)
+	cs, err := h.Billing.CreditSummary(ctx, org)
 	if err != nil {
 		return err
 	}
 	v := views.PurchaseStatus{Shell: h.Shell(c, views.NavCredits, "Your purchase"), Purchase: p,
-		Balance: cs.Balance, Demo: p.Provider == payments.ProviderDemo, Loc: location(cs.Timezone), Now: h.Billing.Now()}
+		Balance: cs.Balance, Demo: p.Provider == payments.ProviderDemo, Loc: viewer(c).Loc, Now: h.Billing.Now()}
 	if IsHTMX(c) {
 		return Render(c, http.StatusOK, views.PurchaseStatusCard(v))
 	}
@@ -163,12 +163,8 @@ func (h *Pages) renderRefund(c echo.Context, status int, msg string) error {
 	if err != nil {
 		return err
 	}
-	cs, err := h.Billing.Credits(ctx, org)
-	if err != nil {
-		return err
-	}
 	return Render(c, status, views.RefundConfirmPage(views.RefundConfirm{Shell: h.Shell(c, views.NavCredits, "Refund unused credits"),
-		Purchase: p, Quote: q, Error: msg, Loc: location(cs.Timezone), Now: h.Billing.Now()}))
+		Purchase: p, Quote: q, Error: msg, Loc: viewer(c).Loc, Now: h.Billing.Now()}))
 }
 
 // RefundPurchase refunds a purchase's unused credits, pro rata, through the payment provider
@@ -183,6 +179,6 @@ func (h *Pages) RefundPurchase(c echo.Context) error {
 		}
 		return inline(err, func(c echo.Context, status int, msg string) error { return h.renderRefund(c, status, msg) })
 	}
-	h.sessions.Flash(c, "Refunded "+views.Credits(r.Credits)+" unused credits: "+r.Amount.String()+" goes back to the card that paid.")
+	h.sessions.Flash(c, "Refunded "+views.FormatCredits(r.Credits)+" unused credits: "+r.Amount.String()+" goes back to the card that paid.")
 	return redirect(c, "/settings/billing/credits")
 }

@@ -271,7 +271,7 @@ func (e *env) check(ctx context.Context) error {
 		if err := db.GetContext(ctx, &granted, `SELECT COALESCE(sum(amount_mc), 0) FROM grants WHERE org_id = $1 AND kind = 'purchase'`, org); err != nil {
 			return err
 		}
-		cs, err := e.core.Credits(ctx, org)
+		cs, err := e.core.CreditSummary(ctx, org)
 		if err != nil {
 			return err
 		}

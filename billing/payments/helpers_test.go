@@ -110,7 +110,7 @@ func (f *fixture) use(t *testing.T, n int64) {
 
 func (f *fixture) balance(t *testing.T) billing.Millicredits {
 	t.Helper()
-	cs, err := f.core.Credits(ctx, f.org)
+	cs, err := f.core.CreditSummary(ctx, f.org)
 	if err != nil {
 		t.Fatal(err)
 	}

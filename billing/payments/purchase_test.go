@@ -115,7 +115,7 @@ func TestFulfil_PausedOrgResumesAtOnce(t *testing.T) {
 	if a := auth(); !a.Allowed {
 		t.Fatalf("after the purchase the org must resume at once: %+v", a)
 	}
-	cs, _ := f.core.Credits(ctx, f.org)
+	cs, _ := f.core.CreditSummary(ctx, f.org)
 	if cs.Arrears != 0 || cs.Balance != billing.Credits(500) || cs.Purchased != billing.Credits(500) {
 		t.Fatalf("arrears %s, balance %s, purchased %s; want 0, 500, 500", cs.Arrears, cs.Balance, cs.Purchased)
 	}

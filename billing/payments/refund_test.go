@@ -153,7 +153,7 @@ func TestRefund_RacingUsageNeverSpendsAndRefundsTheSameCredit(t *testing.T) {
 		t.Fatalf("kept %d cents for %s credits used", kept, spent)
 	}
 	// Usage after the refund went into arrears, not into the refunded credits.
-	cs, _ := f.core.Credits(ctx, f.org)
+	cs, _ := f.core.CreditSummary(ctx, f.org)
 	if cs.Balance != -cs.Arrears || cs.Purchased != 0 {
 		t.Fatalf("after the race: balance %s, arrears %s, purchased %s", cs.Balance, cs.Arrears, cs.Purchased)
 	}

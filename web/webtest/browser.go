@@ -162,3 +162,6 @@ func (s *Site) SignedUp(email, org string) (*Browser, string) {
 	}
 	return b, ms[0].OrgID
 }
+
+// T is the test the site serves.
+func (s *Site) T() testing.TB { return s.t }
