@@ -62,7 +62,7 @@ func (h *API) GetUsage(c echo.Context) error {
 	switch params.Get("format") {
 	case "", "json":
 	case "csv":
-		return h.Reports.WriteReportCSV(ctx, csvDownload(c, reports.ReportCSVFilename(q)), org, q)
+		return h.Reports.WriteReportCSV(ctx, csvDownload(c, reports.CSVFilename(q)), org, q)
 	default:
 		return invalid("format %q is not json or csv", params.Get("format"))
 	}

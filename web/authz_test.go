@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
 // The authorization matrix: every route of web/routes.go, visited as each kind of caller, must
@@ -88,45 +90,45 @@ var authzRows = map[string][7]int{
 // authzWorld is org A (admin, member, usage, keys) and org B (its admin), with a browser per
 // signed-in caller.
 type authzWorld struct {
-	s                  *site
+	s                  *webtest.Site
 	orgA, orgB, adminA string
-	browsers           map[string]*browser
+	browsers           map[string]*webtest.Browser
 	keys               map[string]string
 	seq                atomic.Int64
 }
 
 func newAuthzWorld(t *testing.T) *authzWorld {
-	s := newSite(t)
-	w := &authzWorld{s: s, browsers: map[string]*browser{}, keys: map[string]string{}}
-	ada, orgA, err := s.Identity.SignUp(bg, identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org A")
+	s := webtest.NewSite(t)
+	w := &authzWorld{s: s, browsers: map[string]*webtest.Browser{}, keys: map[string]string{}}
+	ada, orgA, err := s.Identity.SignUp(context.Background(), identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org A")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob, orgB, err := s.Identity.SignUp(bg, identity.NewUser{Email: "bob@example.com", Password: "correct horse"}, "Org B")
+	bob, orgB, err := s.Identity.SignUp(context.Background(), identity.NewUser{Email: "bob@example.com", Password: "correct horse"}, "Org B")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.member(orgA, "mel@example.com", identity.RoleMember)
-	mel, _ := s.Identity.FindUserByEmail(bg, "mel@example.com")
+	s.Member(orgA, "mel@example.com", identity.RoleMember)
+	mel, _ := s.Identity.FindUserByEmail(context.Background(), "mel@example.com")
 	w.orgA, w.orgB, w.adminA = orgA, orgB, ada.ID
-	if _, err := s.Billing.RecordUsage(bg, orgA, ada.ID, []billing.UsageEvent{{ID: "seed", FlowID: "flow_a", ExecutionID: "exec_a", Type: "email", Quantity: 1}}); err != nil {
+	if _, err := s.Billing.RecordUsage(context.Background(), orgA, ada.ID, []billing.UsageEvent{{ID: "seed", FlowID: "flow_a", ExecutionID: "exec_a", Type: "email", Quantity: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	for caller, who := range map[string][2]string{"member-key": {orgA, mel.ID}, "admin-key": {orgA, ada.ID}, "other-key": {orgB, bob.ID}} {
-		k, _, err := s.Identity.CreateAPIKey(bg, who[0], who[1], caller)
+		k, _, err := s.Identity.CreateAPIKey(context.Background(), who[0], who[1], caller)
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.keys[caller] = k
 	}
-	w.browsers["anonymous"] = s.browser()
+	w.browsers["anonymous"] = s.Browser()
 	for caller, email := range map[string]string{"member": "mel@example.com", "admin": "ada@example.com", "other-admin": "bob@example.com"} {
-		b := s.browser()
-		b.login(email, "correct horse")
+		b := s.Browser()
+		b.Login(email, "correct horse")
 		w.browsers[caller] = b
 	}
 	for _, k := range []string{"member-key", "admin-key", "other-key"} {
-		w.browsers[k] = s.browser() // no cookies: the key is all it has
+		w.browsers[k] = s.Browser() // no cookies: the key is all it has
 	}
 	return w
 }
@@ -134,19 +136,19 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 // browserFor returns the browser that makes caller's request: a fresh one for anonymous
 // visitors and keys (they keep nothing between requests), a copy of the session for signing
 // in or up (which would otherwise replace the caller's session), else the caller's own.
-func (w *authzWorld) browserFor(method, route, caller string) *browser {
+func (w *authzWorld) browserFor(method, route, caller string) *webtest.Browser {
 	switch {
 	case caller == "anonymous" || strings.HasSuffix(caller, "-key"):
-		return w.s.browser()
+		return w.s.Browser()
 	case method == http.MethodPost && (route == "/login" || route == "/signup"):
-		return w.browsers[caller].copyOf()
+		return w.browsers[caller].CopyOf()
 	}
 	return w.browsers[caller]
 }
 
 // request builds the request of route for caller, with its parameters filled with org A's
 // things and a valid body.
-func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller string) *http.Request {
+func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, caller string) *http.Request {
 	n := w.seq.Add(1)
 	path := route
 	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css"}
@@ -155,7 +157,7 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 		fill[":id"] = "chk_unknown" // another org's or no checkout: never found
 	}
 	if strings.HasSuffix(route, "/revoke") {
-		_, id, err := w.s.Identity.CreateAPIKey(bg, w.orgA, w.adminA, fmt.Sprintf("victim %d", n))
+		_, id, err := w.s.Identity.CreateAPIKey(context.Background(), w.orgA, w.adminA, fmt.Sprintf("victim %d", n))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +204,7 @@ func (w *authzWorld) request(t *testing.T, b *browser, method, route, caller str
 			if caller == "anonymous" {
 				from = "/login"
 			}
-			tok, _ := b.get(from).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
+			tok, _ := b.Get(from).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
 			form.Set("_csrf", tok)
 		}
 		body, ctype = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
@@ -248,7 +250,7 @@ func TestAuthorizationMatrix_EveryRouteAsEveryCaller(t *testing.T) {
 				continue // below, once every other route is done
 			}
 			b := w.browserFor(method, route, caller)
-			res := b.do(w.request(t, b, method, route, caller))
+			res := b.Do(w.request(t, b, method, route, caller))
 			checked++
 			if res.StatusCode != row[i] {
 				t.Errorf("%s as %s: %d, want %d", k, caller, res.StatusCode, row[i])
@@ -257,7 +259,7 @@ func TestAuthorizationMatrix_EveryRouteAsEveryCaller(t *testing.T) {
 	}
 	for i, caller := range callers[1:4] {
 		b := w.browsers[caller]
-		res := b.do(w.request(t, b, http.MethodPost, "/logout", caller))
+		res := b.Do(w.request(t, b, http.MethodPost, "/logout", caller))
 		checked++
 		if want := authzRows["POST /logout"][i+1]; res.StatusCode != want {
 			t.Errorf("POST /logout as %s: %d, want %d", caller, res.StatusCode, want)

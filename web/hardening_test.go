@@ -24,23 +24,23 @@ import (
 )
 
 // newSiteOpts is a real server with options over its own database.
-func newSiteOpts(t *testing.T, o webtest.Options) *site {
+func newSiteOpts(t *testing.T, o webtest.Options) *webtest.Site {
 	t.Helper()
 	if o.BaseURL == "" {
 		o.BaseURL = "http://localhost"
 	}
-	return siteOf(t, webtest.New(t, o))
+	return webtest.SiteOf(t, webtest.New(t, o))
 }
 
 func TestLogin_ForwardedForIsNotBelievedWithoutTrustedProxies(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	s.signedUp("ada@example.com", "Org")
-	b := s.browser()
+	s := webtest.NewSite(t)
+	s.SignedUp("ada@example.com", "Org")
+	b := s.Browser()
 	bad := url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}}
 	throttled := 0
 	for i := 0; i < 40; i++ {
-		p := b.post("/login", "/login", bad, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		p := b.Post("/login", "/login", bad, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
 		if p.StatusCode == http.StatusTooManyRequests {
 			throttled++
 		}
@@ -53,13 +53,13 @@ func TestLogin_ForwardedForIsNotBelievedWithoutTrustedProxies(t *testing.T) {
 func TestLogin_PerAccountLimitAppliesWhateverTheAddress(t *testing.T) {
 	t.Parallel()
 	s := newSiteOpts(t, webtest.Options{TrustedProxies: []string{"127.0.0.1", "::1"}})
-	s.signedUp("ada@example.com", "Org")
-	b := s.browser()
+	s.SignedUp("ada@example.com", "Org")
+	b := s.Browser()
 	bad := url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}}
 	first := 0
 	for i := 0; i < 40; i++ {
 		// Through the trusted proxy each attempt comes from another client address.
-		p := b.post("/login", "/login", bad, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		p := b.Post("/login", "/login", bad, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
 		if p.StatusCode == http.StatusTooManyRequests && first == 0 {
 			first = i + 1
 		}
@@ -68,11 +68,11 @@ func TestLogin_PerAccountLimitAppliesWhateverTheAddress(t *testing.T) {
 		t.Fatalf("first throttled attempt: %d, want the 11th", first)
 	}
 	// Even the right password waits: the account is being guessed.
-	p := b.post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}}, "X-Forwarded-For", "203.0.113.9")
-	wantStatus(t, p, http.StatusTooManyRequests)
+	p := b.Post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}}, "X-Forwarded-For", "203.0.113.9")
+	webtest.WantStatus(t, p, http.StatusTooManyRequests)
 	// Another account is not affected.
-	s.signedUp("bob@example.com", "Org B")
-	s.browser().login("bob@example.com", "correct horse")
+	s.SignedUp("bob@example.com", "Org B")
+	s.Browser().Login("bob@example.com", "correct horse")
 }
 
 func TestTrustedProxies_AreChecked(t *testing.T) {
@@ -91,7 +91,7 @@ func TestMetrics_OnlyFromLoopbackOrWithTheToken(t *testing.T) {
 	t.Parallel()
 	s := newSiteOpts(t, webtest.Options{MetricsToken: "scrape-secret"})
 	// The test server's peer is loopback.
-	if p := s.browser().get("/metrics"); p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "lux_http_request_duration_seconds") {
+	if p := s.Browser().Get("/metrics"); p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "lux_http_request_duration_seconds") {
 		t.Fatalf("from loopback: %d", p.StatusCode)
 	}
 	for _, c := range []struct {
@@ -120,7 +120,7 @@ func TestMetrics_OnlyFromLoopbackOrWithTheToken(t *testing.T) {
 }
 
 // startServer runs the server's own Start (its http.Server and timeouts) on a free port.
-func startServer(t *testing.T, cfg web.Config) (*site, string) {
+func startServer(t *testing.T, cfg web.Config) (*webtest.Site, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -149,7 +149,7 @@ func startServer(t *testing.T, cfg web.Config) (*site, string) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling interval, with a deadline
 	}
-	return siteOf(t, &webtest.Server{Domain: d, DB: db, URL: base}), base
+	return webtest.SiteOf(t, &webtest.Server{Domain: d, DB: db, URL: base}), base
 }
 
 func TestServer_SlowClientIsCutOffAndCSVStillStreams(t *testing.T) {
@@ -173,11 +173,11 @@ func TestServer_SlowClientIsCutOffAndCSVStillStreams(t *testing.T) {
 	}
 
 	// A CSV download goes through with the timeouts in force.
-	u, org, err := s.Identity.SignUp(bg, identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org")
+	u, org, err := s.Identity.SignUp(context.Background(), identity.NewUser{Email: "ada@example.com", Password: "correct horse"}, "Org")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := s.Identity.CreateAPIKey(bg, org, u.ID, "k")
+	key, _, err := s.Identity.CreateAPIKey(context.Background(), org, u.ID, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestServer_SlowClientIsCutOffAndCSVStillStreams(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		events = append(events, billing.UsageEvent{ID: fmt.Sprintf("e%d", i), FlowID: fmt.Sprintf("flow_%d", i%50), ExecutionID: "x", Type: "email", Quantity: 1})
 	}
-	if _, err := s.Billing.RecordUsage(bg, org, u.ID, events); err != nil {
+	if _, err := s.Billing.RecordUsage(context.Background(), org, u.ID, events); err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/usage?format=csv&groupBy=flow", nil)
@@ -203,33 +203,33 @@ func TestServer_SlowClientIsCutOffAndCSVStillStreams(t *testing.T) {
 
 func TestPages_InvalidUTF8OrNULIs400NotA500(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Org")
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Org")
 	for _, p := range []string{
 		"/settings/billing/usage/flows/%00", "/settings/billing/usage/flows/%ff",
 		"/settings/billing/usage/executions/%ff/events.csv", "/settings/billing/usage/executions/%00",
 		"/settings/billing/usage?from=%ff", "/settings/billing/usage.csv?groupBy=%00",
 	} {
-		wantStatus(t, b.get(p), http.StatusBadRequest)
+		webtest.WantStatus(t, b.Get(p), http.StatusBadRequest)
 	}
 	// A form body with bad text is refused before anything reads it.
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/login", strings.NewReader("email=a%00b%40example.com&password=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	wantStatus(t, b.do(req), http.StatusBadRequest)
+	webtest.WantStatus(t, b.Do(req), http.StatusBadRequest)
 	// Anonymous visitors get the same 400 (never a 500).
-	wantStatus(t, s.browser().get("/settings/billing/usage/flows/%ff%fe"), http.StatusBadRequest)
+	webtest.WantStatus(t, s.Browser().Get("/settings/billing/usage/flows/%ff%fe"), http.StatusBadRequest)
 }
 
 func TestPages_UsageDatesOutsideTheWindowAre400(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Org")
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Org")
 	for _, q := range []string{"from=0001-01-01&to=9999-12-31", "range=custom&to=0001-01-01", "range=custom&from=0001-01-01"} {
-		p := b.get("/settings/billing/usage?" + q)
-		wantStatus(t, p, http.StatusBadRequest)
+		p := b.Get("/settings/billing/usage?" + q)
+		webtest.WantStatus(t, p, http.StatusBadRequest)
 		if !strings.Contains(p.Body, "outside the dates reports cover") {
 			t.Errorf("%s: no message naming the window", q)
 		}
-		wantStatus(t, b.get("/settings/billing/usage.csv?"+q), http.StatusBadRequest)
+		webtest.WantStatus(t, b.Get("/settings/billing/usage.csv?"+q), http.StatusBadRequest)
 	}
 }

@@ -1,39 +1,30 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
-// copyOf returns a second browser holding a copy of b's cookies, as a thief would.
-func (b *browser) copyOf() *browser {
-	c := b.s.browser()
-	u, _ := url.Parse(b.s.URL)
-	jar, _ := cookiejar.New(nil)
-	jar.SetCookies(u, b.client.Jar.Cookies(u))
-	c.client.Jar = jar
-	return c
-}
-
 // wantLogin checks that b's cookie no longer opens a page or creates an API key.
-func wantLogin(t *testing.T, b *browser, csrf string) {
+func wantLogin(t *testing.T, b *webtest.Browser, csrf string) {
 	t.Helper()
-	wantRedirect(t, b.get("/settings/api-keys"), "/login?next=%2Fsettings%2Fapi-keys")
-	p := b.post("", "/settings/api-keys", url.Values{"_csrf": {csrf}, "name": {"stolen"}})
+	webtest.WantRedirect(t, b.Get("/settings/api-keys"), "/login?next=%2Fsettings%2Fapi-keys")
+	p := b.Post("", "/settings/api-keys", url.Values{"_csrf": {csrf}, "name": {"stolen"}})
 	if p.StatusCode == http.StatusCreated || p.StatusCode == http.StatusOK {
 		t.Fatalf("a copied cookie created an API key (status %d)", p.StatusCode)
 	}
 }
 
-func csrfOf(t *testing.T, b *browser, path string) string {
+func csrfOf(t *testing.T, b *webtest.Browser, path string) string {
 	t.Helper()
-	token, ok := b.get(path).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
+	token, ok := b.Get(path).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
 	if !ok || token == "" {
 		t.Fatalf("no CSRF token on %s", path)
 	}
@@ -42,12 +33,12 @@ func csrfOf(t *testing.T, b *browser, path string) string {
 
 func TestLogout_EndsTheSessionOnTheServer(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Org")
-	stolen := b.copyOf()
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Org")
+	stolen := b.CopyOf()
 	csrf := csrfOf(t, stolen, "/settings/api-keys")
-	wantStatus(t, stolen.get("/settings/api-keys"), http.StatusOK)
-	wantRedirect(t, b.post("/settings/billing", "/logout", nil), "/login?signed_out=1")
+	webtest.WantStatus(t, stolen.Get("/settings/api-keys"), http.StatusOK)
+	webtest.WantRedirect(t, b.Post("/settings/billing", "/logout", nil), "/login?signed_out=1")
 	wantLogin(t, stolen, csrf)
 	var n int
 	if err := s.DB.Get(&n, `SELECT count(*) FROM api_keys`); err != nil || n != 0 {
@@ -57,99 +48,99 @@ func TestLogout_EndsTheSessionOnTheServer(t *testing.T) {
 
 func TestPasswordChange_EndsEverySession(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Org")
-	other := s.browser()
-	other.login("ada@example.com", "correct horse")
-	stolen := b.copyOf()
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Org")
+	other := s.Browser()
+	other.Login("ada@example.com", "correct horse")
+	stolen := b.CopyOf()
 	csrf := csrfOf(t, stolen, "/settings/api-keys")
-	u, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
-	if err := s.Identity.ChangePassword(bg, u.ID, "wrong", "new password 1"); billing.ErrorCode(err) != billing.EUNAUTHORIZED {
+	u, _ := s.Identity.FindUserByEmail(context.Background(), "ada@example.com")
+	if err := s.Identity.ChangePassword(context.Background(), u.ID, "wrong", "new password 1"); billing.ErrorCode(err) != billing.EUNAUTHORIZED {
 		t.Fatalf("wrong current password: %v", err)
 	}
-	if err := s.Identity.ChangePassword(bg, u.ID, "correct horse", "short"); billing.ErrorCode(err) != billing.EINVALID {
+	if err := s.Identity.ChangePassword(context.Background(), u.ID, "correct horse", "short"); billing.ErrorCode(err) != billing.EINVALID {
 		t.Fatalf("short new password: %v", err)
 	}
-	if err := s.Identity.ChangePassword(bg, u.ID, "correct horse", "new password 1"); err != nil {
+	if err := s.Identity.ChangePassword(context.Background(), u.ID, "correct horse", "new password 1"); err != nil {
 		t.Fatal(err)
 	}
 	wantLogin(t, stolen, csrf)
-	wantRedirect(t, other.get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
-	other.login("ada@example.com", "new password 1")
-	wantStatus(t, other.get("/settings/billing"), http.StatusOK)
+	webtest.WantRedirect(t, other.Get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
+	other.Login("ada@example.com", "new password 1")
+	webtest.WantStatus(t, other.Get("/settings/billing"), http.StatusOK)
 }
 
 func TestRemovalFromTheOrg_EndsTheMembersSessions(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	_, org := s.signedUp("ada@example.com", "Org")
-	s.member(org, "mel@example.com", identity.RoleMember)
-	mel := s.browser()
-	mel.login("mel@example.com", "correct horse")
-	stolen := mel.copyOf()
+	s := webtest.NewSite(t)
+	_, org := s.SignedUp("ada@example.com", "Org")
+	s.Member(org, "mel@example.com", identity.RoleMember)
+	mel := s.Browser()
+	mel.Login("mel@example.com", "correct horse")
+	stolen := mel.CopyOf()
 	csrf := csrfOf(t, stolen, "/settings/api-keys")
-	u, _ := s.Identity.FindUserByEmail(bg, "mel@example.com")
-	admin, _ := s.Identity.FindUserByEmail(bg, "ada@example.com")
-	if err := s.Identity.RemoveMember(bg, org, admin.ID); billing.ErrorCode(err) != billing.ECONFLICT {
+	u, _ := s.Identity.FindUserByEmail(context.Background(), "mel@example.com")
+	admin, _ := s.Identity.FindUserByEmail(context.Background(), "ada@example.com")
+	if err := s.Identity.RemoveMember(context.Background(), org, admin.ID); billing.ErrorCode(err) != billing.ECONFLICT {
 		t.Fatalf("removing the last admin: %v", err)
 	}
-	if err := s.Identity.RemoveMember(bg, org, u.ID); err != nil {
+	if err := s.Identity.RemoveMember(context.Background(), org, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantLogin(t, stolen, csrf)
-	wantRedirect(t, mel.get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
+	webtest.WantRedirect(t, mel.Get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
 }
 
 func TestSignOutEverywhere_EndsEverySessionOfTheUser(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	b, _ := s.signedUp("ada@example.com", "Org")
-	laptop, phone := s.browser(), s.browser()
-	laptop.login("ada@example.com", "correct horse")
-	phone.login("ada@example.com", "correct horse")
-	s.signedUp("bob@example.com", "Other Org") // someone else stays signed in
-	bob := s.browser()
-	bob.login("bob@example.com", "correct horse")
-	p := b.get("/logout")
-	if !p.has(`[data-testid="logout-everywhere"]`) {
+	s := webtest.NewSite(t)
+	b, _ := s.SignedUp("ada@example.com", "Org")
+	laptop, phone := s.Browser(), s.Browser()
+	laptop.Login("ada@example.com", "correct horse")
+	phone.Login("ada@example.com", "correct horse")
+	s.SignedUp("bob@example.com", "Other Org") // someone else stays signed in
+	bob := s.Browser()
+	bob.Login("bob@example.com", "correct horse")
+	p := b.Get("/logout")
+	if !p.Has(`[data-testid="logout-everywhere"]`) {
 		t.Fatal("the sign-out page offers no sign out everywhere")
 	}
-	wantRedirect(t, b.post("/logout", "/logout", url.Values{"everywhere": {"1"}}), "/login?signed_out=1")
-	for _, other := range []*browser{b, laptop, phone} {
-		wantRedirect(t, other.get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
+	webtest.WantRedirect(t, b.Post("/logout", "/logout", url.Values{"everywhere": {"1"}}), "/login?signed_out=1")
+	for _, other := range []*webtest.Browser{b, laptop, phone} {
+		webtest.WantRedirect(t, other.Get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
 	}
-	wantStatus(t, bob.get("/settings/billing"), http.StatusOK)
+	webtest.WantStatus(t, bob.Get("/settings/billing"), http.StatusOK)
 }
 
 func TestCSRF_TokensAreBoundToTheSessionAndNeverReadFromTheQuery(t *testing.T) {
 	t.Parallel()
-	s := newSite(t)
-	ada, _ := s.signedUp("ada@example.com", "Org A")
-	bob, _ := s.signedUp("bob@example.com", "Org B")
+	s := webtest.NewSite(t)
+	ada, _ := s.SignedUp("ada@example.com", "Org A")
+	bob, _ := s.SignedUp("bob@example.com", "Org B")
 	bobToken := csrfOf(t, bob, "/settings/api-keys")
 	adaToken := csrfOf(t, ada, "/settings/api-keys")
 	if bobToken == adaToken {
 		t.Fatal("two sessions share a CSRF token")
 	}
 	// Bob's token in Ada's session is refused.
-	wantStatus(t, ada.post("", "/settings/api-keys", url.Values{"_csrf": {bobToken}, "name": {"x"}}), http.StatusForbidden)
+	webtest.WantStatus(t, ada.Post("", "/settings/api-keys", url.Values{"_csrf": {bobToken}, "name": {"x"}}), http.StatusForbidden)
 	// The token in the query string is not read.
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/settings/api-keys?_csrf="+url.QueryEscape(adaToken), strings.NewReader("name=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	wantStatus(t, ada.do(req), http.StatusForbidden)
+	webtest.WantStatus(t, ada.Do(req), http.StatusForbidden)
 	// In the body or the header it works.
-	p := ada.post("", "/settings/api-keys", url.Values{"_csrf": {adaToken}, "name": {"ok"}})
+	p := ada.Post("", "/settings/api-keys", url.Values{"_csrf": {adaToken}, "name": {"ok"}})
 	if p.StatusCode >= 400 {
 		t.Fatalf("token in the body: status %d", p.StatusCode)
 	}
 	req, _ = http.NewRequest(http.MethodPost, s.URL+"/settings/api-keys", strings.NewReader("name=ok2"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-CSRF-Token", adaToken)
-	if p := ada.do(req); p.StatusCode >= 400 {
+	if p := ada.Do(req); p.StatusCode >= 400 {
 		t.Fatalf("token in the header: status %d", p.StatusCode)
 	}
 	// After signing out and in again, the old token is worth nothing.
-	wantRedirect(t, ada.post("/settings/billing", "/logout", nil), "/login?signed_out=1")
-	ada.login("ada@example.com", "correct horse")
-	wantStatus(t, ada.post("", "/settings/api-keys", url.Values{"_csrf": {adaToken}, "name": {"x"}}), http.StatusForbidden)
+	webtest.WantRedirect(t, ada.Post("/settings/billing", "/logout", nil), "/login?signed_out=1")
+	ada.Login("ada@example.com", "correct horse")
+	webtest.WantStatus(t, ada.Post("", "/settings/api-keys", url.Values{"_csrf": {adaToken}, "name": {"x"}}), http.StatusForbidden)
 }

@@ -37,7 +37,7 @@ func FuzzReportQueryNormalize(f *testing.F) {
 	f.Add("bogus", "x", "", "", "bogus", -1, 400)
 	f.Fuzz(func(t *testing.T, interval, groupBy, flow, user, typ string, top, days int) {
 		from := reports.NewDate(2026, 1, 1)
-		q := reports.ReportQuery{From: from, To: from.AddDays(days % 1000), Interval: reports.Interval(interval),
+		q := reports.Query{From: from, To: from.AddDays(days % 1000), Interval: reports.Interval(interval),
 			GroupBy: reports.GroupBy(groupBy), FlowID: flow, UserID: user, Type: typ, TopFlows: top}
 		n, err := q.Normalize()
 		if err != nil {

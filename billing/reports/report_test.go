@@ -29,16 +29,16 @@ func TestReportQuery_NormalizeExplainsBadRanges(t *testing.T) {
 		q    reports.Query
 		want string // "" = valid; else a part of the message
 	}{
-		{"one day", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-01")}, ""},
-		{"400 days", reports.ReportQuery{From: date("2025-01-01"), To: date("2025-01-01").AddDays(399)}, ""},
-		{"401 days", reports.ReportQuery{From: date("2025-01-01"), To: date("2025-01-01").AddDays(400)}, "at most 400 days"},
-		{"to before from", reports.ReportQuery{From: date("2026-03-02"), To: date("2026-03-01")}, "before the start date"},
-		{"no from", reports.ReportQuery{To: date("2026-03-01")}, "needs both a start and an end"},
-		{"no to", reports.ReportQuery{From: date("2026-03-01")}, "needs both a start and an end"},
-		{"bad interval", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-02"), Interval: "hour"}, "not one of day, week or month"},
-		{"bad grouping", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-02"), GroupBy: "model"}, "not one of type, flow or user"},
-		{"too many top flows", reports.ReportQuery{From: date("2026-03-01"), To: date("2026-03-02"), TopFlows: 101}, "between 1 and 100"},
-		{"year 1999", reports.ReportQuery{From: reports.NewDate(1999, time.December, 31), To: date("2000-01-02")}, "between the years 2000 and 9999"},
+		{"one day", reports.Query{From: date("2026-03-01"), To: date("2026-03-01")}, ""},
+		{"400 days", reports.Query{From: date("2025-01-01"), To: date("2025-01-01").AddDays(399)}, ""},
+		{"401 days", reports.Query{From: date("2025-01-01"), To: date("2025-01-01").AddDays(400)}, "at most 400 days"},
+		{"to before from", reports.Query{From: date("2026-03-02"), To: date("2026-03-01")}, "before the start date"},
+		{"no from", reports.Query{To: date("2026-03-01")}, "needs both a start and an end"},
+		{"no to", reports.Query{From: date("2026-03-01")}, "needs both a start and an end"},
+		{"bad interval", reports.Query{From: date("2026-03-01"), To: date("2026-03-02"), Interval: "hour"}, "not one of day, week or month"},
+		{"bad grouping", reports.Query{From: date("2026-03-01"), To: date("2026-03-02"), GroupBy: "model"}, "not one of type, flow or user"},
+		{"too many top flows", reports.Query{From: date("2026-03-01"), To: date("2026-03-02"), TopFlows: 101}, "between 1 and 100"},
+		{"year 1999", reports.Query{From: reports.NewDate(1999, time.December, 31), To: date("2000-01-02")}, "between the years 2000 and 9999"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

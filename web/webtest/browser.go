@@ -165,3 +165,13 @@ func (s *Site) SignedUp(email, org string) (*Browser, string) {
 
 // T is the test the site serves.
 func (s *Site) T() testing.TB { return s.t }
+
+// CopyOf returns a second browser holding a copy of b's cookies, as a thief would.
+func (b *Browser) CopyOf() *Browser {
+	c := b.s.Browser()
+	u, _ := url.Parse(b.s.URL)
+	jar, _ := cookiejar.New(nil)
+	jar.SetCookies(u, b.Client.Jar.Cookies(u))
+	c.Client.Jar = jar
+	return c
+}
