@@ -5,13 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/luxstudio/lux-billing/bench/benchkit"
 )
 
 // cell is one measured configuration.
@@ -21,7 +19,8 @@ type cell struct {
 	Hot     bool // every client posts to one organization; otherwise clients spread over many
 }
 
-// cells lists the configurations in the order they run and are reported.
+// cells lists the configurations in the order they run and are reported: single events and
+// batches of 100, over many organizations and on one hot organization, from 1, 8 and 32 clients.
 func cells() []cell {
 	var out []cell
 	for _, batch := range []int{1, 100} {
@@ -41,31 +40,21 @@ func (c cell) orgs(n int) string {
 	return strconv.Itoa(n)
 }
 
+func (c cell) orgCount(n int) int {
+	if c.Hot {
+		return 1
+	}
+	return n
+}
+
 // orgIndex is the organization of client's k-th request: 0 for the hot org; otherwise the
-// clients take turns over all organizations without ever sharing one (when clients divides the
-// number of organizations).
+// clients take turns over all organizations, client i on organizations i mod orgs when there are
+// at least as many clients as organizations (so 8 clients never share one of 8).
 func (c cell) orgIndex(client, k, orgs int) int {
 	if c.Hot {
 		return 0
 	}
 	return (client + k*c.Clients) % orgs
-}
-
-// latencies summarises request durations.
-type latencies struct {
-	P50, P99, Max time.Duration
-}
-
-func summarise(ds []time.Duration) latencies {
-	if len(ds) == 0 {
-		return latencies{}
-	}
-	slices.Sort(ds)
-	at := func(q float64) time.Duration {
-		i := int(math.Ceil(q*float64(len(ds)))) - 1
-		return ds[max(i, 0)]
-	}
-	return latencies{P50: at(0.50), P99: at(0.99), Max: ds[len(ds)-1]}
 }
 
 // apiResult is one cell's outcome.
@@ -76,24 +65,35 @@ type apiResult struct {
 	Errors   int // transport errors and non-200 answers
 	FirstErr string
 	Elapsed  time.Duration
-	Lat      latencies
+	P50, P99 time.Duration
 	CPU      cpuDelta
+	RSS      int64  // the server's largest resident set during the cell, bytes
+	Load     string // the machine's load average when the cell started
+	Raw      *rawResult
 }
 
 func (r *apiResult) EventsPerSec() float64 {
 	return float64(r.Requests*r.Batch) / r.Elapsed.Seconds()
 }
 
+// Ratio is the service's events/s over the raw floor's, 0 without a floor.
+func (r *apiResult) Ratio() float64 {
+	if r.Raw == nil || r.Raw.EventsPerSec() == 0 {
+		return 0
+	}
+	return r.EventsPerSec() / r.Raw.EventsPerSec()
+}
+
 func (r *apiResult) summary() string {
-	s := fmt.Sprintf("API  batch %3d  clients %2d  orgs %-7s  %7d req  %9.0f events/s  p50 %6.2f ms  p99 %6.2f ms  errors %d",
-		r.Batch, r.Clients, r.cell.orgs(r.Orgs), r.Requests, r.EventsPerSec(), ms(r.Lat.P50), ms(r.Lat.P99), r.Errors)
+	s := fmt.Sprintf("API  batch %3d  clients %2d  orgs %-7s  %7d req  %9.0f events/s  p50 %6.2f ms  p99 %6.2f ms  RSS %3d MB  load %s  errors %d",
+		r.Batch, r.Clients, r.cell.orgs(r.Orgs), r.Requests, r.EventsPerSec(), ms(r.P50), ms(r.P99), r.RSS>>20, r.Load, r.Errors)
 	if r.FirstErr != "" {
 		s += "  first error: " + r.FirstErr
 	}
 	return s
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func ms(d time.Duration) float64 { return benchkit.MS(d) }
 
 // loader posts usage batches to the server.
 type loader struct {
@@ -108,75 +108,62 @@ type loader struct {
 func (l *loader) run(ctx context.Context, c cell, dur time.Duration, maxReq int, probe *cpuProbe) (*apiResult, error) {
 	l.runs++
 	runID := l.runs
-	var issued atomic.Int64
-	lat := make([][]time.Duration, c.Clients)
-	errs := make([]int, c.Clients)
-	var firstErr atomic.Value
-	start := make(chan struct{})
-	var deadline time.Time
-	var wg sync.WaitGroup
-	for i := range c.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 0, c.Batch*260+32)
-			<-start
-			for k := 0; ; k++ {
-				if ctx.Err() != nil || time.Now().After(deadline) || issued.Add(1) > int64(maxReq) {
-					return
-				}
-				buf = appendBatch(buf[:0], runID, i, k, c.Batch)
-				key := l.keys[c.orgIndex(i, k, len(l.keys))]
-				t := time.Now()
-				err := l.post(ctx, key, buf)
-				d := time.Since(t)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					errs[i]++
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				lat[i] = append(lat[i], d)
-			}
-		}()
-	}
+	bufs := make([][]byte, c.Clients)
 	var before cpuSample
 	if probe != nil {
 		before = probe.sample()
 	}
-	t0 := time.Now()
-	deadline = t0.Add(dur)
-	close(start)
-	wg.Wait()
-	elapsed := time.Since(t0)
-	if err := ctx.Err(); err != nil {
+	load := benchkit.LoadAvg()
+	res, err := benchkit.Clients(ctx, c.Clients, dur, maxReq, func(ctx context.Context, i, k int) error {
+		bufs[i] = appendBatch(bufs[i][:0], runID, i, k, c.Batch)
+		return l.post(ctx, "/api/v1/usage", l.keys[c.orgIndex(i, k, len(l.keys))], bufs[i])
+	})
+	if err != nil {
 		return nil, err
 	}
-	res := &apiResult{cell: c, Orgs: len(l.keys), Elapsed: elapsed}
+	out := &apiResult{cell: c, Orgs: len(l.keys), Requests: res.OK(), Errors: res.Errors, FirstErr: res.FirstErr,
+		Elapsed: res.Elapsed, P50: res.P(0.50), P99: res.P(0.99), Load: load}
 	if probe != nil {
-		res.CPU = probe.sample().sub(before)
+		out.CPU = probe.sample().sub(before)
 	}
-	var all []time.Duration
-	for i := range c.Clients {
-		all = append(all, lat[i]...)
-		res.Errors += errs[i]
-	}
-	res.Requests = len(all)
-	res.Lat = summarise(all)
-	if s, ok := firstErr.Load().(string); ok {
-		res.FirstErr = s
-	}
-	if res.Requests == 0 {
+	if out.Requests == 0 {
 		return nil, fmt.Errorf("no request succeeded in cell %+v: %s", c, res.FirstErr)
 	}
-	return res, nil
+	return out, nil
+}
+
+// authResult is one authorize cell.
+type authResult struct {
+	Clients  int
+	Requests int
+	Errors   int
+	PerSec   float64
+	P50, P99 time.Duration
+	Load     string
+}
+
+// authorize asks POST /api/v1/authorize (with an estimate of the step about to run) from
+// clients clients over the organizations, as a flow engine does before each step.
+func (l *loader) authorize(ctx context.Context, clients int, dur time.Duration, maxReq int) (*authResult, error) {
+	load := benchkit.LoadAvg()
+	res, err := benchkit.Clients(ctx, clients, dur, maxReq, func(ctx context.Context, i, k int) error {
+		body := `{"flowId":"flow_` + strconv.Itoa(k%8) + `","executionId":"exec_a_` + strconv.Itoa(i) + `_` + strconv.Itoa(k) +
+			`","estimate":{"type":"ai","model":"claude-sonnet","quantity":1500}}`
+		c := cell{Clients: clients}
+		return l.post(ctx, "/api/v1/authorize", l.keys[c.orgIndex(i, k, len(l.keys))], []byte(body))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.OK() == 0 {
+		return nil, fmt.Errorf("no authorize succeeded: %s", res.FirstErr)
+	}
+	return &authResult{Clients: clients, Requests: res.OK(), Errors: res.Errors, PerSec: res.PerSec(), P50: res.P(0.50), P99: res.P(0.99), Load: load}, nil
 }
 
 // post sends one batch and reads the whole answer; anything but 200 is an error.
-func (l *loader) post(ctx context.Context, key string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.base+"/api/v1/usage", bytes.NewReader(body))
+func (l *loader) post(ctx context.Context, path, key string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

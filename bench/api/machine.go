@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/luxstudio/lux-billing/bench/benchkit"
 )
 
 // machine is what the figures depend on.
@@ -48,7 +50,7 @@ func describeMachine(ctx context.Context, db *sql.DB, root string) (*machine, er
 			}
 		}
 	}
-	m.LoadAvg = loadAvg()
+	m.LoadAvg = benchkit.LoadAvg()
 	var version string
 	if err := db.QueryRowContext(ctx, `SHOW server_version`).Scan(&version); err != nil {
 		return nil, err
@@ -71,17 +73,4 @@ func describeMachine(ctx context.Context, db *sql.DB, root string) (*machine, er
 	m.Commit = git("rev-parse", "--short", "HEAD")
 	m.Dirty = git("status", "--porcelain", "--untracked-files=no") != ""
 	return m, nil
-}
-
-// loadAvg is the 1-minute load average.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -28,8 +29,9 @@ import (
 // profileResult is where the time of the single-event path goes.
 type profileResult struct {
 	Clients    int
+	Batch      int
 	Requests   int
-	Lat        latencies
+	P50, P99   time.Duration
 	RoundTrips []roundTrip     // counted in the driver
 	Statements []statementStat // nil when pg_stat_statements is not loaded
 	Why        string          // why there are no statement figures
@@ -37,6 +39,9 @@ type profileResult struct {
 	Leaf       []goShare       // exclusive: time in each group of packages
 	GCShare    float64         // GC background workers, of the whole process's CPU
 	GoTotal    time.Duration   // server-side Go CPU in the profile
+	TopCum     []string        // functions of ours with the most inclusive CPU, as pprof prints them
+	Allocs     []string        // the functions that allocate the most bytes, as pprof prints them
+	AllocPerRq float64         // bytes allocated per request in the whole process
 	Dir        string
 }
 
@@ -68,8 +73,8 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 	if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
 		return nil, err
 	}
-	profileCell := cell{Batch: 1, Clients: max(o.profileCli, 1)}
-	pr := &profileResult{Dir: o.profileDir, Clients: profileCell.Clients}
+	profileCell := cell{Batch: max(o.profileBatch, 1), Clients: max(o.profileCli, 1)}
+	pr := &profileResult{Dir: o.profileDir, Clients: profileCell.Clients, Batch: profileCell.Batch}
 	counter := &sqlCounter{}
 	raw, err := openCounted(billing.WithBinaryParameters(dbURL), counter) // as billing.OpenDB
 	if err != nil {
@@ -118,13 +123,33 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 		f.Close()
 		return nil, err
 	}
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	allocsBefore := filepath.Join(o.profileDir, "allocs-before.pprof")
+	if err := writeProfile("allocs", allocsBefore); err != nil {
+		return nil, err
+	}
 	res, err := load.run(ctx, profileCell, o.profileFor, o.maxRequests, nil)
 	pprof.StopCPUProfile()
 	f.Close()
 	if err != nil {
 		return nil, err
 	}
-	pr.Requests, pr.Lat = res.Requests, res.Lat
+	var ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms1)
+	allocsPath := filepath.Join(o.profileDir, "allocs.pprof")
+	if err := writeProfile("allocs", allocsPath); err != nil {
+		return nil, err
+	}
+	pr.Requests, pr.P50, pr.P99 = res.Requests, res.P50, res.P99
+	pr.AllocPerRq = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(res.Requests)
+	if out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-sample_index=alloc_space", "-nodecount=12",
+		"-diff_base="+allocsBefore, allocsPath).CombinedOutput(); err == nil {
+		pr.Allocs = pprofRows(string(out), 12)
+	}
+	if out, err := pprofTopCum(ctx, path); err == nil {
+		pr.TopCum = out
+	}
 	for _, st := range counter.snapshot() {
 		per := float64(st.Calls) / float64(res.Requests)
 		if per < 0.05 {
@@ -190,6 +215,37 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 	}
 	pr.GCShare = float64(gc) / float64(all)
 	return pr, nil
+}
+
+func writeProfile(name, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup(name).WriteTo(f, 0)
+}
+
+// pprofRows keeps the table rows of pprof -top output, at most n.
+func pprofRows(out string, n int) []string {
+	var rows []string
+	for _, line := range strings.Split(out, "\n") {
+		if pprofRow.MatchString(line) && len(rows) < n {
+			rows = append(rows, strings.TrimSpace(line))
+		}
+	}
+	return rows
+}
+
+// pprofTopCum is our functions (billing, handlers, web) with the most inclusive CPU in the
+// request goroutines.
+func pprofTopCum(ctx context.Context, path string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=40", "-tagfocus=side=server",
+		"-show=luxstudio|lib/pq|encoding/json|database/sql", path).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", err, out)
+	}
+	return pprofRows(string(out), 16), nil
 }
 
 var pprofShowing = regexp.MustCompile(`Showing nodes accounting for ([0-9.]+)(ms|s|us|µs|min|h)\b`)
@@ -325,8 +381,8 @@ func (p *profileResult) markdown() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("### Where a single event's time goes\n\n")
 	w("`go run ./bench/api -profile DIR` serves the same server inside the benchmark process with a CPU\n")
-	w("profile on (request goroutines labelled) and loads it with single events from %d clients over many\n", p.Clients)
-	w("organizations: %s requests, p50 %.2f ms, p99 %.2f ms.\n\n", commas(float64(p.Requests)), ms(p.Lat.P50), ms(p.Lat.P99))
+	w("profile on (request goroutines labelled) and loads it with %d-event requests from %d clients over many\n", p.Batch, p.Clients)
+	w("organizations: %s requests, p50 %.2f ms, p99 %.2f ms.\n\n", commas(float64(p.Requests)), ms(p.P50), ms(p.P99))
 	if len(p.RoundTrips) > 0 {
 		var n, total float64
 		for _, r := range p.RoundTrips {
@@ -381,6 +437,21 @@ func (p *profileResult) markdown() string {
 			w("%s%s\n", l, g)
 		}
 		w("\n")
+	}
+	if len(p.TopCum) > 0 {
+		w("Inclusive CPU of the request path (`go tool pprof -top -cum`, request goroutines; flat, flat%%, sum%%, cum, cum%%):\n\n```\n")
+		for _, r := range p.TopCum {
+			w("%s\n", r)
+		}
+		w("```\n\n")
+	}
+	if len(p.Allocs) > 0 {
+		w("Allocation: %s bytes per request in the whole process (server and load generator); the top allocators\n", commas(p.AllocPerRq))
+		w("during the load (`-sample_index=alloc_space`, sampled):\n\n```\n")
+		for _, r := range p.Allocs {
+			w("%s\n", r)
+		}
+		w("```\n\n")
 	}
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,18 +13,24 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/luxstudio/lux-billing/bench/benchkit"
 )
 
-// rawBench runs the floor any design pays per single event: one transaction that inserts one
-// event row and updates one balance row, with prepared statements, through database/sql and
-// lib/pq like the server. Its tables live in the benchmark database next to the real ones.
+// rawBench runs the floor any design pays per request: one transaction that inserts the
+// request's event rows (one, or 100 built server-side with generate_series) and debits one
+// balance row, with prepared statements. It runs with pgbench -M prepared when the machine has
+// it, else the same transaction from Go through lib/pq. Its tables live in the benchmark
+// database next to the real ones.
 type rawBench struct {
-	db   *sql.DB
-	orgs int
-	runs int
+	db      *sql.DB
+	server  *url.URL
+	dbName  string
+	orgs    int
+	pgbench string // path, "" to run from Go
+	dir     string
+	runs    int
 }
 
 const rawSchema = `
@@ -33,155 +40,138 @@ CREATE TABLE bench_raw_events (
     cost_mc BIGINT NOT NULL, occurred_at TIMESTAMPTZ NOT NULL, received_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (org_id, id));
 CREATE TABLE bench_raw_balances (org_id TEXT PRIMARY KEY, balance_mc BIGINT NOT NULL);
-INSERT INTO bench_raw_balances SELECT 'org_' || i, 1000000000 FROM generate_series(0, $1 - 1) AS i;`
+INSERT INTO bench_raw_balances SELECT 'org_' || i, 1000000000000 FROM generate_series(0, $1 - 1) AS i;`
 
-func newRawBench(ctx context.Context, dbURL string, orgs int) (*rawBench, error) {
+func newRawBench(ctx context.Context, dbURL string, orgs int, dir string, useGo bool) (*rawBench, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("postgres", dbURL)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(2)
 	// lib/pq runs a multi-statement string only without parameters.
-	schema := strings.ReplaceAll(rawSchema, "$1", strconv.Itoa(orgs))
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if _, err := db.ExecContext(ctx, strings.ReplaceAll(rawSchema, "$1", strconv.Itoa(orgs))); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("raw SQL tables: %w", err)
 	}
-	return &rawBench{db: db, orgs: orgs}, nil
+	r := &rawBench{db: db, server: u, dbName: benchkit.DatabaseName(dbURL), orgs: orgs, dir: dir}
+	if !useGo {
+		r.pgbench = findPgbench()
+	}
+	return r, nil
 }
 
-// close closes the pool (the tables stay for pgbench). Safe to call twice.
+// findPgbench is pgbench on PATH or in PostgreSQL's own bin directory, "" when neither.
+func findPgbench() string {
+	if p, err := exec.LookPath("pgbench"); err == nil {
+		return p
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if len(matches) > 0 {
+		return matches[len(matches)-1]
+	}
+	return ""
+}
+
 func (r *rawBench) close() { r.db.Close() }
+
+// tool names what runs the floor, for the report.
+func (r *rawBench) tool() string {
+	if r.pgbench != "" {
+		return "`pgbench -M prepared`"
+	}
+	return "Go (`database/sql` + lib/pq, prepared statements)"
+}
 
 // rawResult is one raw SQL cell.
 type rawResult struct {
 	cell
-	Orgs    int
-	Tx      int
-	Errors  int
-	Elapsed time.Duration
-	Lat     latencies
-	Tool    string // "database/sql" or "pgbench"
-	AvgLat  time.Duration
+	Tx       int
+	Errors   int
+	Elapsed  time.Duration
+	P50, P99 time.Duration
 }
 
-func (r *rawResult) TxPerSec() float64 { return float64(r.Tx) / r.Elapsed.Seconds() }
+func (r *rawResult) EventsPerSec() float64 {
+	return float64(r.Tx*r.Batch) / r.Elapsed.Seconds()
+}
 
 func (r *rawResult) summary() string {
-	if r.Tool == "pgbench" {
-		return fmt.Sprintf("pgbench     clients %2d  orgs %-7s  %7d tx   %9.0f tx/s      avg %6.2f ms", r.Clients, r.cell.orgs(r.Orgs), r.Tx, r.TxPerSec(), ms(r.AvgLat))
-	}
-	return fmt.Sprintf("raw  SQL    clients %2d  orgs %-7s  %7d tx   %9.0f tx/s      p50 %6.2f ms  p99 %6.2f ms  errors %d",
-		r.Clients, r.cell.orgs(r.Orgs), r.Tx, r.TxPerSec(), ms(r.Lat.P50), ms(r.Lat.P99), r.Errors)
+	return fmt.Sprintf("raw  batch %3d  clients %2d                     %7d tx   %9.0f events/s  p50 %6.2f ms  p99 %6.2f ms  errors %d",
+		r.Batch, r.Clients, r.Tx, r.EventsPerSec(), ms(r.P50), ms(r.P99), r.Errors)
 }
 
-// run commits n transactions from c.Clients goroutines, each on its own organizations as the
-// API cell did (or all on one for a hot cell), stopping early at timeout.
-func (r *rawBench) run(ctx context.Context, c cell, n int, timeout time.Duration) (*rawResult, error) {
+// run commits transactions of c.Batch events for dur from c.Clients clients, each on the
+// organizations the API cell's client used (all on one for a hot cell).
+func (r *rawBench) run(ctx context.Context, c cell, dur time.Duration) (*rawResult, error) {
 	r.runs++
-	runID := r.runs
+	if r.pgbench != "" {
+		return r.runPgbench(ctx, c, dur)
+	}
+	return r.runGo(ctx, c, dur)
+}
+
+// insertSQL inserts batch events of org $1 with ids $2_1 … $2_<batch>, quantity $3, at $4.
+func insertSQL(batch int) string {
+	return `INSERT INTO bench_raw_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at)
+		SELECT $1, $2 || '_' || g, 'flow_1', 'exec_' || $2, 'usr_bench', 'ai', 'claude-sonnet', $3, $3 * 5, $4, $4
+		FROM generate_series(1, ` + strconv.Itoa(batch) + `) AS g`
+}
+
+const debitSQL = `UPDATE bench_raw_balances SET balance_mc = balance_mc - $2 WHERE org_id = $1`
+
+func (r *rawBench) runGo(ctx context.Context, c cell, dur time.Duration) (*rawResult, error) {
 	// A pool as large as the cell, emptied afterwards: PostgreSQL's connection slots are shared.
 	r.db.SetMaxOpenConns(c.Clients)
 	r.db.SetMaxIdleConns(c.Clients)
 	defer r.db.SetMaxIdleConns(0)
-	ins, err := r.db.PrepareContext(ctx, `INSERT INTO bench_raw_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at)
-		VALUES ($1, $2, $3, $4, 'usr_bench', 'ai', 'claude-sonnet', $5, $6, $7, $7)`)
+	ins, err := r.db.PrepareContext(ctx, insertSQL(c.Batch))
 	if err != nil {
 		return nil, err
 	}
 	defer ins.Close()
-	upd, err := r.db.PrepareContext(ctx, `UPDATE bench_raw_balances SET balance_mc = balance_mc - $2 WHERE org_id = $1`)
+	upd, err := r.db.PrepareContext(ctx, debitSQL)
 	if err != nil {
 		return nil, err
 	}
 	defer upd.Close()
-
-	var issued atomic.Int64
-	lat := make([][]time.Duration, c.Clients)
-	errs := make([]int, c.Clients)
-	var firstErr atomic.Value
-	start := make(chan struct{})
-	var deadline time.Time
-	var wg sync.WaitGroup
-	for i := range c.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			for k := 0; ; k++ {
-				if ctx.Err() != nil || time.Now().After(deadline) || issued.Add(1) > int64(n) {
-					return
-				}
-				org := "org_" + strconv.Itoa(c.orgIndex(i, k, r.orgs))
-				id := fmt.Sprintf("r%dc%dk%d", runID, i, k)
-				qty := int64(400 + k%1600)
-				t := time.Now()
-				err := r.tx(ctx, ins, upd, org, id, qty)
-				d := time.Since(t)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					errs[i]++
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				lat[i] = append(lat[i], d)
-			}
-		}()
-	}
-	t0 := time.Now()
-	deadline = t0.Add(timeout)
-	close(start)
-	wg.Wait()
-	res := &rawResult{cell: c, Orgs: r.orgs, Elapsed: time.Since(t0), Tool: "database/sql"}
-	if err := ctx.Err(); err != nil {
+	runID := r.runs
+	res, err := benchkit.Clients(ctx, c.Clients, dur, 1<<30, func(ctx context.Context, i, k int) error {
+		org := "org_" + strconv.Itoa(c.orgIndex(i, k, r.orgs))
+		id := fmt.Sprintf("r%dc%dk%d", runID, i, k)
+		qty := int64(400 + k%1600)
+		tx, err := r.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, ins).ExecContext(ctx, org, id, qty, time.Now()); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, upd).ExecContext(ctx, org, qty*5*int64(c.Batch)); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
 		return nil, err
 	}
-	var all []time.Duration
-	for i := range c.Clients {
-		all = append(all, lat[i]...)
-		res.Errors += errs[i]
+	if res.OK() == 0 {
+		return nil, fmt.Errorf("raw SQL: no transaction committed: %s", res.FirstErr)
 	}
-	res.Tx, res.Lat = len(all), summarise(all)
-	if res.Errors > 0 {
-		logf("raw SQL: %d errors, the first: %v", res.Errors, firstErr.Load())
-	}
-	if res.Tx == 0 {
-		return nil, fmt.Errorf("raw SQL: no transaction committed: %v", firstErr.Load())
-	}
-	return res, nil
+	return &rawResult{cell: c, Tx: res.OK(), Errors: res.Errors, Elapsed: res.Elapsed, P50: res.P(0.50), P99: res.P(0.99)}, nil
 }
 
-func (r *rawBench) tx(ctx context.Context, ins, upd *sql.Stmt, org, id string, qty int64) error {
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if _, err := tx.StmtContext(ctx, ins).ExecContext(ctx, org, id, "flow_1", "exec_"+id, qty, qty*5, now); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if _, err := tx.StmtContext(ctx, upd).ExecContext(ctx, org, qty*5); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
+var pgbenchTx = regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
+var pgbenchFailed = regexp.MustCompile(`number of failed transactions: ([0-9]+)`)
 
-var (
-	pgbenchTPS = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
-	pgbenchLat = regexp.MustCompile(`latency average = ([0-9.]+) ms`)
-	pgbenchTx  = regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
-)
-
-// pgbench runs the same transaction with pgbench (C, prepared statements), for reference.
-func (r *rawBench) pgbench(ctx context.Context, server *url.URL, dbName string, c cell, n int, dir string) (*rawResult, error) {
-	bin, err := exec.LookPath("pgbench")
-	if err != nil {
-		return nil, errors.New("pgbench is not installed")
-	}
+// runPgbench runs the same transaction with pgbench -M prepared for dur; latencies come from
+// its per-transaction log.
+func (r *rawBench) runPgbench(ctx context.Context, c cell, dur time.Duration) (*rawResult, error) {
 	org := `\set org :client_id % ` + strconv.Itoa(r.orgs)
 	if c.Hot {
 		org = `\set org 0`
@@ -190,40 +180,85 @@ func (r *rawBench) pgbench(ctx context.Context, server *url.URL, dbName string, 
 \set id random(1, 9000000000000000000)
 \set qty random(400, 2000)
 BEGIN;
-INSERT INTO bench_raw_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at) VALUES ('org_' || :org, 'pgb_' || :client_id || '_' || :id, 'flow_1', 'exec_1', 'usr_bench', 'ai', 'claude-sonnet', :qty, :qty * 5, now(), now());
-UPDATE bench_raw_balances SET balance_mc = balance_mc - :qty * 5 WHERE org_id = 'org_' || :org;
+INSERT INTO bench_raw_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at) SELECT 'org_' || :org, 'pgb_' || :client_id || '_' || :id || '_' || g, 'flow_1', 'exec_' || :id, 'usr_bench', 'ai', 'claude-sonnet', :qty, :qty * 5, now(), now() FROM generate_series(1, ` + strconv.Itoa(c.Batch) + `) AS g;
+UPDATE bench_raw_balances SET balance_mc = balance_mc - :qty * ` + strconv.Itoa(5*c.Batch) + ` WHERE org_id = 'org_' || :org;
 END;
 `
+	dir, err := os.MkdirTemp(r.dir, "pgbench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "raw.pgbench")
 	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 		return nil, err
 	}
-	perClient := max((n+c.Clients-1)/c.Clients, 1)
+	secs := max(int(dur.Round(time.Second)/time.Second), 1)
 	args := []string{"-n", "-M", "prepared", "-c", strconv.Itoa(c.Clients), "-j", strconv.Itoa(min(c.Clients, 2)),
-		"-t", strconv.Itoa(perClient), "-f", path, "-h", server.Hostname(), "-p", portOf(server), "-U", server.User.Username(), dbName}
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		"-T", strconv.Itoa(secs), "-l", "--log-prefix", filepath.Join(dir, "tx"), "-f", path,
+		"-h", r.server.Hostname(), "-p", portOf(r.server), "-U", r.server.User.Username(), r.dbName}
+	cctx, cancel := context.WithTimeout(ctx, dur+time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, bin, args...)
+	cmd := exec.CommandContext(cctx, r.pgbench, args...)
+	cmd.Dir = dir
 	cmd.Env = cleanEnv()
-	if p, ok := server.User.Password(); ok {
+	if p, ok := r.server.User.Password(); ok {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+p)
 	}
-	if m := server.Query().Get("sslmode"); m != "" {
+	if m := r.server.Query().Get("sslmode"); m != "" {
 		cmd.Env = append(cmd.Env, "PGSSLMODE="+m)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("%v: %s", err, out)
+		return nil, fmt.Errorf("pgbench: %v: %s", err, out)
 	}
-	tps, lat, tx := pgbenchTPS.FindSubmatch(out), pgbenchLat.FindSubmatch(out), pgbenchTx.FindSubmatch(out)
-	if tps == nil || lat == nil || tx == nil {
+	m := pgbenchTx.FindSubmatch(out)
+	if m == nil {
 		return nil, fmt.Errorf("unexpected pgbench output: %s", out)
 	}
-	t, _ := strconv.ParseFloat(string(tps[1]), 64)
-	l, _ := strconv.ParseFloat(string(lat[1]), 64)
-	count, _ := strconv.Atoi(string(tx[1]))
-	return &rawResult{cell: c, Orgs: r.orgs, Tx: count, Elapsed: time.Duration(float64(count) / t * float64(time.Second)),
-		Tool: "pgbench", AvgLat: time.Duration(l * float64(time.Millisecond))}, nil
+	res := &rawResult{cell: c, Elapsed: time.Duration(secs) * time.Second}
+	res.Tx, _ = strconv.Atoi(string(m[1]))
+	if f := pgbenchFailed.FindSubmatch(out); f != nil {
+		res.Errors, _ = strconv.Atoi(string(f[1]))
+	}
+	lat, err := pgbenchLatencies(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(lat) == 0 {
+		return nil, errors.New("pgbench logged no transaction")
+	}
+	res.P50, res.P99 = benchkit.Quantile(lat, 0.50), benchkit.Quantile(lat, 0.99)
+	return res, nil
+}
+
+// pgbenchLatencies reads the per-transaction logs in dir: "client tx time_us script epoch us".
+func pgbenchLatencies(dir string) ([]time.Duration, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "tx.*"))
+	if err != nil {
+		return nil, err
+	}
+	var out []time.Duration
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 3 {
+				continue
+			}
+			us, err := strconv.ParseInt(fields[2], 10, 64)
+			if err != nil {
+				continue // "failed" or "skipped"
+			}
+			out = append(out, time.Duration(us)*time.Microsecond)
+		}
+		f.Close()
+	}
+	return benchkit.Sorted(out), nil
 }
 
 func portOf(u *url.URL) string {

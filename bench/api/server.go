@@ -2,38 +2,36 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/luxstudio/lux-billing/billing/billingtest"
 )
 
 // server is the lux serve process under test.
 type server struct {
-	cmd     *exec.Cmd
+	*billingtest.Process
 	base    string
 	logPath string
-	done    chan struct{} // closed when the process has exited
-	once    sync.Once
 }
 
 // startServer runs `lux serve` on a free loopback port against dbURL and waits for /healthz.
 func startServer(ctx context.Context, bin, dbURL, dir string) (*server, error) {
-	port, err := freePort()
+	addr, err := billingtest.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	logPath := filepath.Join(dir, "server.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
+	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir // anything the server writes (e.g. .data/) stays in the temporary directory
 	cmd.Env = append(cleanEnv(),
@@ -44,41 +42,27 @@ func startServer(ctx context.Context, bin, dbURL, dir string) (*server, error) {
 		"LUX_LOG_LEVEL=warn",
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start lux serve: %w", err)
+	p, err := billingtest.StartProcess(ctx, cmd, "http://"+addr+"/healthz", 60*time.Second)
+	if err != nil {
+		b, _ := os.ReadFile(logPath)
+		return nil, errWithLog(err, b)
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, logPath: logPath, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		logFile.Close()
-		close(s.done)
-	}()
-
-	deadline := time.Now().Add(60 * time.Second)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		res, err := client.Get(s.base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("lux serve exited before it was ready; its log:\n%s", s.logTail())
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond): // polling a process we do not control
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("lux serve was not ready within 60 s; its log:\n%s", s.logTail())
-		}
-	}
+	return &server{Process: p, base: "http://" + addr, logPath: logPath}, nil
 }
+
+func errWithLog(err error, log []byte) error {
+	if len(log) > 4000 {
+		log = log[len(log)-4000:]
+	}
+	return &logErr{err: err, log: string(log)}
+}
+
+type logErr struct {
+	err error
+	log string
+}
+
+func (e *logErr) Error() string { return e.err.Error() + "; its log:\n" + e.log }
 
 // cleanEnv is the environment without the lux settings of whoever runs the benchmark.
 func cleanEnv() []string {
@@ -93,32 +77,61 @@ func cleanEnv() []string {
 	return env
 }
 
-// stop ends the server: SIGTERM, then SIGKILL after 10 s. Safe to call more than once.
-func (s *server) stop() {
-	s.once.Do(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
-}
-
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
 func (s *server) logTail() string {
 	b, _ := os.ReadFile(s.logPath)
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}
 	return string(b)
+}
+
+// rssSampler records the largest resident set of a process while it runs.
+type rssSampler struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+	peak int64 // bytes
+}
+
+// sampleRSS reads pid's VmRSS every 50 ms until stopped.
+func sampleRSS(pid int) *rssSampler {
+	s := &rssSampler{stop: make(chan struct{})}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if b := procRSS(pid); b > s.peak {
+				s.peak = b
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// done stops sampling and returns the peak in bytes (0 when /proc was unreadable).
+func (s *rssSampler) done() int64 {
+	close(s.stop)
+	s.wg.Wait()
+	return s.peak
+}
+
+// procRSS is VmRSS of /proc/<pid>/status in bytes, or 0.
+func procRSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,16 +20,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
+	"github.com/luxstudio/lux-billing/bench/benchkit"
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/documents"
 	"github.com/luxstudio/lux-billing/billing/identity"
@@ -54,35 +51,15 @@ func main() {
 	}
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
-
-func serverURL() string {
-	if u := os.Getenv("LUX_BENCH_SERVER_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
+func logf(format string, args ...any) { benchkit.Logf(format, args...) }
 
 func run(ctx context.Context, n, iterations int, out string) error {
-	admin, err := sql.Open("postgres", serverURL())
+	dsn, drop, err := benchkit.FreshDatabase(ctx, benchkit.ServerURL(), "lux_bench_history")
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
-	name := fmt.Sprintf("lux_bench_history_%d", time.Now().UnixNano()%1_000_000_000)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
-		return fmt.Errorf("create database (is PostgreSQL running at %s?): %w", serverURL(), err)
-	}
-	defer func() {
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)"); err != nil {
-			logf("drop database %s: %v", name, err)
-		}
-	}()
-	u, _ := url.Parse(serverURL())
-	u.Path = "/" + name
-	db, err := billing.OpenDB(ctx, u.String(), false)
+	defer drop(false)
+	db, err := billing.OpenDB(ctx, dsn, false)
 	if err != nil {
 		return err
 	}
@@ -140,7 +117,7 @@ func run(ctx context.Context, n, iterations int, out string) error {
 	}
 	var rows []string
 	for _, cell := range cells {
-		lat, err := measure(c, srv.URL+cell.path, cell.auth, iterations)
+		lat, err := measure(ctx, c, srv.URL+cell.path, cell.auth, iterations)
 		if err != nil {
 			return fmt.Errorf("%s: %w", cell.label, err)
 		}
@@ -152,7 +129,11 @@ func run(ctx context.Context, n, iterations int, out string) error {
 	if out == "" {
 		return nil
 	}
-	return writeSection(out, md)
+	if err := benchkit.WriteSection(out, heading, md); err != nil {
+		return err
+	}
+	logf("wrote %s", out)
+	return nil
 }
 
 type issueStats struct {
@@ -225,10 +206,9 @@ func login(base, email, password string) (*http.Client, error) {
 }
 
 // measure requests url iterations times after a warm-up and returns the sorted latencies.
-func measure(c *http.Client, u, auth string, iterations int) ([]time.Duration, error) {
-	var lat []time.Duration
-	for i := -5; i < iterations; i++ {
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
+func measure(ctx context.Context, c *http.Client, u, auth string, iterations int) ([]time.Duration, error) {
+	return benchkit.Timed(ctx, 5, iterations, func() error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		switch auth {
 		case "":
 		case "htmx":
@@ -238,42 +218,27 @@ func measure(c *http.Client, u, auth string, iterations int) ([]time.Duration, e
 			req.Header.Set("Authorization", "Bearer "+auth)
 			req.Header.Set("Content-Type", "application/json")
 		}
-		t0 := time.Now()
 		res, err := c.Do(req)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("status %d", res.StatusCode)
+			return fmt.Errorf("status %d", res.StatusCode)
 		}
-		if i >= 0 {
-			lat = append(lat, time.Since(t0))
-		}
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	return lat, nil
+		return nil
+	})
 }
 
-func ms(sorted []time.Duration, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	i = max(0, min(i, len(sorted)-1))
-	return float64(sorted[i].Microseconds()) / 1000
-}
+func ms(sorted []time.Duration, q float64) float64 { return benchkit.MS(benchkit.Quantile(sorted, q)) }
 
 func section(n, iterations int, st *issueStats, rows []string) string {
-	sort.Slice(st.latencies, func(i, j int) bool { return st.latencies[i] < st.latencies[j] })
-	var load float64
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Sscanf(string(b), "%f", &load)
-	}
+	benchkit.Sorted(st.latencies)
+	load := benchkit.LoadAvg()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", heading)
-	fmt.Fprintf(&b, "Measured by `make bench` (`go run ./bench/history`) on %s UTC; %d cores, Go %s, load average %.2f when it started.\n\n",
+	fmt.Fprintf(&b, "Measured by `make bench` (`go run ./bench/history`) on %s UTC; %d cores, Go %s, load average %s when it started.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04"), runtime.NumCPU(), strings.TrimPrefix(runtime.Version(), "go"), load)
 	fmt.Fprintf(&b, "**Method.** A fresh database; one organization with %s documents issued through the documents service over a year "+
 		"(%s invoices for purchases and plan charges, %s credit notes), each issue in its own transaction as payments does. "+
@@ -289,40 +254,4 @@ func section(n, iterations int, st *issueStats, rows []string) string {
 	b.WriteString("\nPages read one keyset range of `documents_history_idx` (org, issued_at DESC, id DESC), so a page deep in the history costs what the first does; " +
 		"the type filter reads the same index and skips other kinds.\n")
 	return b.String()
-}
-
-// writeSection replaces this benchmark's section of the markdown file at path (relative to the
-// module root), or appends it.
-func writeSection(path, md string) error {
-	if !filepath.IsAbs(path) {
-		dir, _ := os.Getwd()
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				return errors.New("no go.mod above the working directory")
-			}
-			dir = filepath.Dir(dir)
-		}
-		path = filepath.Join(dir, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	doc := string(b)
-	md = strings.TrimRight(md, "\n") + "\n"
-	if i := strings.Index(doc, heading+"\n"); i >= 0 {
-		end := len(doc)
-		if j := strings.Index(doc[i+len(heading):], "\n## "); j >= 0 {
-			end = i + len(heading) + j + 1
-			md += "\n"
-		}
-		doc = doc[:i] + md + doc[end:]
-	} else {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + md
-	}
-	logf("wrote %s", path)
-	return os.WriteFile(path, []byte(doc), 0o644)
 }

@@ -13,9 +13,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,7 +21,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -32,9 +28,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lib/pq"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/luxstudio/lux-billing/bench/benchkit"
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
 	"github.com/luxstudio/lux-billing/billing/identity"
@@ -63,14 +59,14 @@ func main() {
 	}
 	fmt.Print(section)
 	if *out != "" {
-		if err := writeSection(*out, section); err != nil {
+		if err := benchkit.WriteSection(*out, heading, section); err != nil {
 			fmt.Fprintln(os.Stderr, "bench/payments:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+func logf(format string, args ...any) { benchkit.Logf(format, args...) }
 
 // env is what a run needs: the service, the server and the organizations with their admins.
 type env struct {
@@ -82,32 +78,15 @@ type env struct {
 }
 
 func run(ctx context.Context, n, orgCount int) (string, error) {
-	serverURL := os.Getenv("LUX_BENCH_SERVER_URL")
-	if serverURL == "" {
+	if os.Getenv("LUX_BENCH_SERVER_URL") == "" {
 		return "", errors.New("set LUX_BENCH_SERVER_URL to a local PostgreSQL URL whose database is postgres")
 	}
-	u, err := url.Parse(serverURL)
+	dsn, drop, err := benchkit.FreshDatabase(ctx, benchkit.ServerURL(), "lux_bench_pay")
 	if err != nil {
 		return "", err
 	}
-	admin, err := sql.Open("postgres", serverURL)
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "lux_bench_pay_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
-		return "", fmt.Errorf("create database: %w", err)
-	}
-	defer func() {
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)"); err != nil {
-			logf("could not drop database %s: %v", name, err)
-		}
-	}()
-	u.Path = "/" + name
-	db, err := billing.OpenDB(ctx, u.String(), false)
+	defer drop(false)
+	db, err := billing.OpenDB(ctx, dsn, false)
 	if err != nil {
 		return "", err
 	}
@@ -170,7 +149,7 @@ func run(ctx context.Context, n, orgCount int) (string, error) {
 	var s strings.Builder
 	fmt.Fprintf(&s, "%s\n\n", heading)
 	fmt.Fprintf(&s, "Measured %s on %s (%d CPUs; load average %s when it ended), PostgreSQL on loopback; `make bench` (`go run ./bench/payments`).\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), loadAverage())
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), benchkit.LoadAvg())
 	s.WriteString("Each purchase is created through Stripe Checkout (stripe-mock), then one signed `checkout.session.completed` is POSTed to `/webhooks/stripe` of the real server on a loopback port. A delivery is timed from sending to its `200`: the signature is verified, the event recorded, the purchase locked, the grant made and the purchase marked paid in one transaction that has committed by then, so the balance already shows the credits. Purchases are spread over " + fmt.Sprint(len(e.orgs)) + " organizations; at the end every purchase is paid and granted exactly once, and every org's balance is its allotment plus its purchases.\n\n")
 	s.WriteString("| clients | webhooks | p50 | p99 | max | throughput |\n|---:|---:|---:|---:|---:|---:|\n")
 	s.WriteString(strings.Join(rows, "\n") + "\n")
@@ -282,38 +261,8 @@ func (e *env) check(ctx context.Context) error {
 	return nil
 }
 
-// loadAverage is the machine's one-minute load average, or "unknown": a busy machine makes every
-// figure slower, so it is written next to them.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "unknown"
-}
-
 func pct(sorted []time.Duration, p int) time.Duration {
 	return sorted[min(len(sorted)-1, (len(sorted)*p+99)/100-1)]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
-// writeSection replaces the section under heading in the markdown file at path (up to the next
-// "## " heading), or appends it.
-func writeSection(path, section string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	doc := string(b)
-	start := strings.Index(doc, heading+"\n")
-	if start < 0 {
-		return os.WriteFile(path, []byte(strings.TrimRight(doc, "\n")+"\n\n"+section), 0o644)
-	}
-	end := len(doc)
-	if next := strings.Index(doc[start+len(heading):], "\n## "); next >= 0 {
-		end = start + len(heading) + next + 1
-		section += "\n"
-	}
-	return os.WriteFile(path, []byte(doc[:start]+section+doc[end:]), 0o644)
-}

@@ -9,23 +9,17 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/lib/pq"
-
+	"github.com/luxstudio/lux-billing/bench/benchkit"
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/migrations"
@@ -65,53 +59,14 @@ func main() {
 }
 
 // logf reports progress on stderr; stdout carries only the markdown.
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
-
-func serverURL() string {
-	if u := os.Getenv("LUX_BENCH_SERVER_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
-
-func withDB(server, name string) (string, error) {
-	u, err := url.Parse(server)
-	if err != nil {
-		return "", fmt.Errorf("LUX_BENCH_SERVER_URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
+func logf(format string, args ...any) { benchkit.Logf(format, args...) }
 
 func run(ctx context.Context, o options) error {
-	admin, err := sql.Open("postgres", serverURL())
+	dsn, drop, err := benchkit.FreshDatabase(ctx, benchkit.ServerURL(), "lux_bench_reports")
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
-	name := fmt.Sprintf("lux_bench_reports_%d", time.Now().UnixNano()%1_000_000_000)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
-		return fmt.Errorf("create database (is PostgreSQL running at %s?): %w", serverURL(), err)
-	}
-	defer func() {
-		if o.keep {
-			logf("kept database %s", name)
-			return
-		}
-		c, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := admin.ExecContext(c, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
-			logf("drop database %s: %v", name, err)
-		} else {
-			logf("dropped database %s", name)
-		}
-	}()
-	dsn, err := withDB(serverURL(), name)
-	if err != nil {
-		return err
-	}
+	defer drop(o.keep)
 	db, err := billing.OpenDB(ctx, dsn, false)
 	if err != nil {
 		return err
@@ -120,7 +75,7 @@ func run(ctx context.Context, o options) error {
 	if err := migrations.Up(ctx, db.DB); err != nil {
 		return err
 	}
-	logf("database %s migrated", name)
+	logf("database %s migrated", benchkit.DatabaseName(dsn))
 
 	start := time.Now()
 	env, err := load(ctx, db, o)
@@ -137,64 +92,12 @@ func run(ctx context.Context, o options) error {
 	md := markdown(env, results, loadTime, o)
 	fmt.Print(md)
 	if o.out != "" {
-		path := o.out
-		if !filepath.IsAbs(path) {
-			root, err := moduleRoot()
-			if err != nil {
-				return err
-			}
-			path = filepath.Join(root, path)
-		}
-		if err := writeSection(path, md); err != nil {
+		if err := benchkit.WriteSection(o.out, heading, md); err != nil {
 			return err
 		}
-		logf("wrote %s", path)
+		logf("wrote %s", o.out)
 	}
 	return nil
-}
-
-// moduleRoot finds the directory of go.mod from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the repository")
-		}
-		dir = parent
-	}
-}
-
-// writeSection replaces this benchmark's section of the markdown file at path (from its heading
-// to the next "## " heading), or appends it; the rest of the file is left as it is.
-func writeSection(path, section string) error {
-	b, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	doc := string(b)
-	if doc == "" {
-		doc = "# Benchmarks\n"
-	}
-	section = strings.TrimRight(section, "\n") + "\n"
-	if i := strings.Index(doc, heading+"\n"); i >= 0 {
-		rest := doc[i+len(heading)+1:]
-		end := len(doc)
-		if j := strings.Index(rest, "\n## "); j >= 0 {
-			end = i + len(heading) + 1 + j + 1
-			section += "\n"
-		}
-		doc = doc[:i] + section + doc[end:]
-	} else {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(path, []byte(doc), 0o644)
 }
 
 // result is one measurement's timings.
@@ -205,10 +108,7 @@ type result struct {
 }
 
 func (r *result) quantile(q float64) time.Duration {
-	s := append([]time.Duration(nil), r.times...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(q*float64(len(s))+0.5) - 1
-	return s[max(0, min(i, len(s)-1))]
+	return benchkit.Quantile(benchkit.Sorted(append([]time.Duration(nil), r.times...)), q)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
@@ -290,7 +190,7 @@ func measure(ctx context.Context, env *benchEnv, iterations int) ([]*result, err
 		}
 	}
 	logf("timing %d iterations of %d measurements", iterations, len(ops))
-	env.loadBefore = loadAverage()
+	env.loadBefore = benchkit.LoadAvg()
 	for range iterations {
 		for _, o := range ops {
 			t := time.Now()
@@ -303,7 +203,7 @@ func measure(ctx context.Context, env *benchEnv, iterations int) ([]*result, err
 			return nil, ctx.Err()
 		}
 	}
-	env.loadAfter = loadAverage()
+	env.loadAfter = benchkit.LoadAvg()
 	out := make([]*result, len(ops))
 	for i, o := range ops {
 		out[i] = o.r
@@ -346,13 +246,4 @@ func thousands(n int64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// loadAverage returns the 1-minute load average ("?" where /proc is missing).
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
 }

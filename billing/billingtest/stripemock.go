@@ -1,9 +1,8 @@
 package billingtest
 
 import (
+	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,46 +39,20 @@ func StartStripeMock() (url string, stop func(), err error) {
 	if _, err := os.Stat(bin); err != nil {
 		return "", nil, fmt.Errorf("stripe-mock not found at %s: run `make test`, or `GOBIN=$PWD/.bin go install github.com/stripe/stripe-mock@v0.203.0`", bin)
 	}
-	httpAddr, err := freePort()
+	httpAddr, err := FreeAddr()
 	if err != nil {
 		return "", nil, err
 	}
-	httpsAddr, err := freePort()
+	httpsAddr, err := FreeAddr()
 	if err != nil {
 		return "", nil, err
-	}
-	cmd := exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr)
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start stripe-mock: %w", err)
-	}
-	stop = func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
 	}
 	base := "http://" + httpAddr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := http.Get(base + "/v1/balance")
-		if err == nil {
-			res.Body.Close()
-			return base, stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, fmt.Errorf("stripe-mock did not answer on %s: %w", base, err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling for readiness, bounded by the deadline
-	}
-}
-
-// freePort returns a loopback address with a port that was free a moment ago.
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := StartProcess(context.Background(), exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr), base+"/v1/balance", 30*time.Second)
 	if err != nil {
-		return "", fmt.Errorf("free port: %w", err)
+		return "", nil, fmt.Errorf("stripe-mock: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return base, p.Stop, nil
 }
 
 // moduleRoot is the directory of the go.mod above the working directory.

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import "testing"
 
@@ -21,7 +21,7 @@ func TestReplaceSection(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := replaceSection(c.doc, sectionHeading, sec); got != c.want {
+			if got := ReplaceSection(c.doc, "## API ingestion", sec); got != c.want {
 				t.Errorf("got\n%q\nwant\n%q", got, c.want)
 			}
 		})
