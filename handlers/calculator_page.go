@@ -58,7 +58,7 @@ func (h *Pages) Calculator(c echo.Context) error {
 	}
 	v.CanAdd = len(v.Lines) < calc.MaxLines
 	// The address shows the lines, never the action: reloading it must not add or remove again.
-	here := views.CalculatorPath + "?" + calcQuery(v.Lines).Encode()
+	here := views.PathCalculator + "?" + calcQuery(v.Lines).Encode()
 	if !IsHTMX(c) && (q.Has("add") || q.Has("remove")) {
 		return c.Redirect(http.StatusSeeOther, here)
 	}

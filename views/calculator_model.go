@@ -5,9 +5,6 @@ import (
 	"github.com/luxstudio/lux-billing/billing/estimate"
 )
 
-// CalculatorPath is the cost calculator's page; its form is a GET to the same path.
-const CalculatorPath = "/settings/billing/calculator"
-
 // Calculator is the cost calculator page: the lines of work as typed, and the estimate when
 // every line is valid.
 type Calculator struct {

@@ -8,9 +8,6 @@ import (
 	"github.com/luxstudio/lux-billing/billing/documents"
 )
 
-// historyPath is the History page; documents download below it.
-const historyPath = "/settings/billing/history"
-
 // History is the billing history page: the org's documents, filters, and its billing details.
 type History struct {
 	Shell
@@ -58,14 +55,14 @@ type ProfileForm struct {
 // historyURL is the page with f and cursor.
 func historyURL(f HistoryFilters, cursor string) string {
 	if q := f.query(cursor); q != "" {
-		return historyPath + "?" + q
+		return PathHistory + "?" + q
 	}
-	return historyPath
+	return PathHistory
 }
 
 // DocumentPDFPath is where a document of the signed-in org downloads.
 func DocumentPDFPath(number string) string {
-	return historyPath + "/" + url.PathEscape(number) + ".pdf"
+	return PathHistory + "/" + url.PathEscape(number) + ".pdf"
 }
 
 // docKind is a document's kind for people.

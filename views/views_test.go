@@ -12,6 +12,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
@@ -245,5 +246,20 @@ func TestFormat(t *testing.T) {
 		if got := views.Percent(c.used, c.limit); got != c.want {
 			t.Errorf("Percent(%d, %d) = %d, want %d", c.used, c.limit, got, c.want)
 		}
+	}
+}
+
+// Payments builds the purchase pages' URLs for payment providers (Stripe's success URL, the demo
+// checkout); they must be the paths web registers.
+func TestPaths_PaymentsLinksAreRegisteredPaths(t *testing.T) {
+	fill := func(pattern string) string { return strings.Replace(pattern, ":id", "pur_1", 1) }
+	if got, want := payments.StatusPath("pur_1"), fill(views.PathPurchase); got != want {
+		t.Errorf("payments.StatusPath = %q, want %q", got, want)
+	}
+	if got, want := payments.DemoCheckoutPath("pur_1"), fill(views.PathDemoCheckout); got != want {
+		t.Errorf("payments.DemoCheckoutPath = %q, want %q", got, want)
+	}
+	if got, want := payments.DemoCheckoutPath("pur_1")+"/pay", fill(views.PathDemoPay); got != want {
+		t.Errorf("demo pay = %q, want %q", got, want)
 	}
 }

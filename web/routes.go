@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -48,38 +49,40 @@ func (s *Server) routes() {
 	e.GET(views.PathLogout, p.LogoutPage)
 	e.POST(views.PathLogout, p.Logout)
 
+	// in is a page path as the /settings group registers it.
+	in := func(path string) string { return strings.TrimPrefix(path, views.PathSettings) }
 	settings := e.Group(views.PathSettings, s.requireSession)
 	settings.GET("", p.SettingsHome)
-	settings.POST("/org", p.SwitchOrg)
-	settings.GET("/billing", p.Overview)
-	settings.GET("/billing/usage", p.Usage)
-	settings.GET("/billing/usage.csv", p.UsageCSV)
-	settings.GET("/billing/usage/flows/:flowID", p.UsageFlow)
-	settings.GET("/billing/usage/executions/:executionID", p.UsageExecution)
-	settings.GET("/billing/usage/executions/:executionID/events.csv", p.UsageExecutionCSV)
-	settings.GET("/billing/credits", p.AddCredits, requireAdmin)
-	settings.POST("/billing/credits", p.BuyCredits, requireAdmin)
-	settings.GET("/billing/credits/quote", p.QuoteCredits, requireAdmin)
-	settings.GET("/billing/credits/purchases/:id", p.PurchaseStatus, requireAdmin)
-	settings.GET("/billing/credits/purchases/:id/cancel", p.CancelPurchase, requireAdmin)
-	settings.GET("/billing/credits/purchases/:id/refund", p.RefundConfirm, requireAdmin)
-	settings.POST("/billing/credits/purchases/:id/refund", p.RefundPurchase, requireAdmin)
-	settings.GET("/billing/credits/demo/:id", p.DemoCheckout, requireAdmin)
-	settings.POST("/billing/credits/demo/:id/pay", p.DemoPay, requireAdmin)
-	settings.GET("/billing/history", p.History)
-	settings.GET("/billing/history/draft.pdf", p.HistoryDraft)
-	settings.GET("/billing/history/:file", p.HistoryPDF)
-	settings.POST("/billing/history/profile", p.SaveBillingProfile, requireAdmin)
-	settings.GET("/billing/limits", p.Limits, requireAdmin)
-	settings.GET("/billing/plans", p.Plans)
-	settings.POST("/billing/plans", p.ChangePlan, requireAdmin)
-	settings.POST("/billing/plans/cancel", p.CancelPlanChange, requireAdmin)
-	settings.GET("/billing/plans/checkout/:id", p.PlanCheckout, requireAdmin)
-	settings.POST("/billing/plans/checkout/:id", p.PayPlanCheckout, requireAdmin)
-	settings.GET("/billing/calculator", p.Calculator)
-	settings.GET("/api-keys", p.APIKeys)
-	settings.POST("/api-keys", p.CreateAPIKey)
-	settings.POST("/api-keys/:id/revoke", p.RevokeAPIKey)
+	settings.POST(in(views.PathSwitchOrg), p.SwitchOrg)
+	settings.GET(in(views.PathOverview), p.Overview)
+	settings.GET(in(views.PathUsage), p.Usage)
+	settings.GET(in(views.PathUsageCSV), p.UsageCSV)
+	settings.GET(in(views.PathUsageFlow), p.UsageFlow)
+	settings.GET(in(views.PathExecution), p.UsageExecution)
+	settings.GET(in(views.PathEventsCSV), p.UsageExecutionCSV)
+	settings.GET(in(views.PathCredits), p.AddCredits, requireAdmin)
+	settings.POST(in(views.PathCredits), p.BuyCredits, requireAdmin)
+	settings.GET(in(views.PathCreditsQuote), p.QuoteCredits, requireAdmin)
+	settings.GET(in(views.PathPurchase), p.PurchaseStatus, requireAdmin)
+	settings.GET(in(views.PathPurchaseCancel), p.CancelPurchase, requireAdmin)
+	settings.GET(in(views.PathPurchaseRefund), p.RefundConfirm, requireAdmin)
+	settings.POST(in(views.PathPurchaseRefund), p.RefundPurchase, requireAdmin)
+	settings.GET(in(views.PathDemoCheckout), p.DemoCheckout, requireAdmin)
+	settings.POST(in(views.PathDemoPay), p.DemoPay, requireAdmin)
+	settings.GET(in(views.PathHistory), p.History)
+	settings.GET(in(views.PathHistoryDraft), p.HistoryDraft)
+	settings.GET(in(views.PathHistoryPDF), p.HistoryPDF)
+	settings.POST(in(views.PathBillingProfile), p.SaveBillingProfile, requireAdmin)
+	settings.GET(in(views.PathLimits), p.Limits, requireAdmin)
+	settings.GET(in(views.PathPlans), p.Plans)
+	settings.POST(in(views.PathPlans), p.ChangePlan, requireAdmin)
+	settings.POST(in(views.PathPlanCancel), p.CancelPlanChange, requireAdmin)
+	settings.GET(in(views.PathPlanCheckout), p.PlanCheckout, requireAdmin)
+	settings.POST(in(views.PathPlanCheckout), p.PayPlanCheckout, requireAdmin)
+	settings.GET(in(views.PathCalculator), p.Calculator)
+	settings.GET(in(views.PathAPIKeys), p.APIKeys)
+	settings.POST(in(views.PathAPIKeys), p.CreateAPIKey)
+	settings.POST(in(views.PathRevokeKey), p.RevokeAPIKey)
 }
 
 // healthz answers 200 when the server can reach its database, 503 otherwise.

@@ -73,7 +73,8 @@ func (s *Service) StartPurchase(ctx context.Context, orgID, userID string, credi
 	return p, nil
 }
 
-// StatusPath is the page that shows a purchase's state (Stripe's success URL).
+// StatusPath is the page that shows a purchase's state (Stripe's success URL); web registers
+// it as views.PathPurchase, and views tests that the two agree.
 func StatusPath(purchaseID string) string { return "/settings/billing/credits/purchases/" + purchaseID }
 
 // CancelPath is where a buyer lands after cancelling a checkout (Stripe's cancel URL).

@@ -16,7 +16,7 @@ type Demo struct{}
 // Name implements PaymentProvider.
 func (Demo) Name() string { return ProviderDemo }
 
-// DemoCheckoutPath is the demo provider's payment page for a purchase.
+// DemoCheckoutPath is the demo provider's payment page for a purchase (views.PathDemoCheckout).
 func DemoCheckoutPath(purchaseID string) string {
 	return "/settings/billing/credits/demo/" + url.PathEscape(purchaseID)
 }
