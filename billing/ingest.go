@@ -155,7 +155,11 @@ func (s *Service) recordTx(ctx context.Context, jobs []*usageJob) (map[*usageJob
 		if err := s.checkRecorded(ctx, tx, batches, failed); err != nil {
 			return err
 		}
+		marks := usageMarks(batches) // notices: the counters before the charge
 		if err := s.chargeBatches(ctx, tx, batches); err != nil {
+			return err
+		}
+		if err := s.emitCrossed(ctx, tx, batches, marks); err != nil {
 			return err
 		}
 		for _, b := range batches {

@@ -34,6 +34,10 @@ type Account struct {
 	Timezone        string        `db:"timezone"`
 	MonthlyLimit    *Millicredits `db:"monthly_limit_mc"`
 	PlanCredits     *Millicredits `db:"plan_credits_mc"`
+	// Thresholds are the percentages of MonthlyLimit that notify (threshold_reached).
+	Thresholds pq.Int64Array `db:"threshold_percents"`
+	// LowBalance is the balance at or below which admins are told (low_balance); nil: none.
+	LowBalance *Millicredits `db:"low_balance_mc"`
 }
 
 // allotment is the credits the org's plan grants each cycle.
@@ -107,7 +111,8 @@ type ledgerTx struct {
 	grants  []*liveGrant // nil until loaded
 	dirty   map[int64]*liveGrant
 	allocs  []pendingAlloc
-	touched bool // the account row needs writing
+	touched bool     // the account row needs writing
+	notices []Notice // queued for the outbox; written by flush
 
 	prices   planPrices   // plan prices, for renewals charged at a cycle start
 	invoicer PlanInvoicer // invoices plan charges; may be nil
@@ -176,6 +181,7 @@ func (lt *ledgerTx) expireDue(ctx context.Context, at time.Time) error {
 // expires, the plan change pending for the next one is applied and its allotment is granted once
 // (grants_allotment_once makes a second grant for the same cycle impossible even across servers).
 func (lt *ledgerTx) rollover(ctx context.Context) error {
+	before := orgStateOf(&lt.acct)
 	for !lt.acct.CycleEnd.After(lt.now) {
 		if err := lt.loadGrants(ctx); err != nil {
 			return err
@@ -190,7 +196,7 @@ func (lt *ledgerTx) rollover(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return lt.rolloverNotices(ctx, before)
 }
 
 // grantAllotment grants the current cycle's plan allotment, expiring at the cycle's end.
@@ -340,7 +346,7 @@ func (lt *ledgerTx) insertEntry(ctx context.Context, id int64, kind string, amou
 	return out, nil
 }
 
-// flush writes the allocations, the grants' remainders and the account row.
+// flush writes the allocations, the grants' remainders, the account row and the queued notices.
 func (lt *ledgerTx) flush(ctx context.Context) error {
 	if err := lt.flushAllocations(ctx); err != nil {
 		return err
@@ -357,7 +363,7 @@ func (lt *ledgerTx) flush(ctx context.Context) error {
 		}
 		lt.touched = false
 	}
-	return nil
+	return lt.flushNotices(ctx)
 }
 
 func (lt *ledgerTx) flushAllocations(ctx context.Context) error {

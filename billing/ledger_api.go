@@ -37,21 +37,13 @@ type LedgerTx struct {
 // ledger: usage, grants and refunds of the org wait for each other), rolls its cycle over if it
 // ended, and calls fn. When fn returns nil the ledger changes are written and the transaction
 // commits; otherwise everything fn did, in the ledger and through l.Tx(), is rolled back.
+// Notices queued with l.Emit are written to the outbox in the same transaction, with those of
+// what changed: a pause that began or ended, a threshold reached under a new limit.
 // An unknown org is ENOTFOUND.
 //
 // Lock order: the account row first, then the capability's own rows.
 func (s *Service) WithLedger(ctx context.Context, orgID string, fn func(l *LedgerTx) error) error {
-	now := s.now()
-	return s.InTx(ctx, func(tx *sqlx.Tx) error {
-		lt, err := s.lockLedger(ctx, tx, orgID, now)
-		if err != nil {
-			return err
-		}
-		if err := fn(&LedgerTx{lt: lt}); err != nil {
-			return err
-		}
-		return lt.flush(ctx)
-	})
+	return s.withLedger(ctx, orgID, func(lt *ledgerTx) error { return fn(&LedgerTx{lt: lt}) })
 }
 
 // Tx is the transaction, for the capability's own statements.

@@ -278,11 +278,12 @@ func (s *Service) FindSubscriptionByRef(ctx context.Context, provider, ref strin
 	return &sub, nil
 }
 
-// notifyRenewalFailed tells the org's admins that the renewal failed. Until the notification
-// outbox exists, the pending change itself is the record, shown on the plans page.
-func (s *Service) notifyRenewalFailed(ctx context.Context, lt *ledgerTx, c *PlanChange) error {
-	_ = ctx
-	_ = lt
-	_ = c
+// notifyRenewalFailed tells the org's admins that the renewal failed and when the org moves to
+// Free (a notice in the outbox, written with the change; once per scheduled change).
+func (s *Service) notifyRenewalFailed(_ context.Context, lt *ledgerTx, c *PlanChange) error {
+	at := c.EffectiveAt
+	lt.notices = append(lt.notices, Notice{OrgID: lt.acct.OrgID, Kind: NoticeRenewalFailed,
+		Key:  fmt.Sprintf("renewal_failed/%d", c.ID),
+		Data: NoticeData{Plan: c.FromPlan, EffectiveAt: &at}})
 	return nil
 }

@@ -81,14 +81,22 @@ func (s *Service) quote(ctx context.Context, lt *ledgerTx, p Plan) (*PlanChangeQ
 	return qt, nil
 }
 
-// withLedger runs fn with org's ledger locked (its cycle rolled over) and flushes it.
+// withLedger runs fn with org's ledger locked (its cycle rolled over) and flushes it, with the
+// notices of the pauses fn began or ended and the thresholds it made reached.
 func (s *Service) withLedger(ctx context.Context, orgID string, fn func(lt *ledgerTx) error) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		lt, err := s.lockLedger(ctx, tx, orgID, s.now())
 		if err != nil {
 			return err
 		}
+		w, err := lt.watchPauses(ctx)
+		if err != nil {
+			return err
+		}
 		if err := fn(lt); err != nil {
+			return err
+		}
+		if err := lt.noticeChanges(ctx, w); err != nil {
 			return err
 		}
 		return lt.flush(ctx)

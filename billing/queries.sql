@@ -13,6 +13,7 @@ SELECT type, model, unit, unit_size, mc_per_unit, label, effective_from FROM rat
 -- grant is read or written; nothing else of the org is locked first.
 SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
        o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
+       o.threshold_percents, o.low_balance_mc,
        (SELECT p.monthly_credits_mc FROM plans p WHERE p.code = o.plan_code) AS plan_credits_mc
 FROM accounts a JOIN orgs o ON o.id = a.org_id
 WHERE a.org_id = $1
@@ -28,6 +29,7 @@ FOR UPDATE OF a FOR SHARE OF o;
 -- The same figures without the lock, for reads.
 SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
        o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
+       o.threshold_percents, o.low_balance_mc,
        p.monthly_credits_mc AS plan_credits_mc
 FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
 WHERE a.org_id = $1;
@@ -131,6 +133,7 @@ SELECT count(*) FROM orgs;
 -- two transactions never wait on each other in a cycle.
 SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
        o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
+       o.threshold_percents, o.low_balance_mc,
        (SELECT p.monthly_credits_mc FROM plans p WHERE p.code = o.plan_code) AS plan_credits_mc
 FROM accounts a JOIN orgs o ON o.id = a.org_id
 WHERE a.org_id = ANY($1::text[])

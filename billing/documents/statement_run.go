@@ -3,6 +3,7 @@ package documents
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -60,6 +61,13 @@ func (s *Service) IssueStatement(ctx context.Context, orgID string, start, end t
 			return err
 		}
 		created = true
+		used := st.Used
+		err = billing.EmitNotices(ctx, tx, d.IssuedAt, billing.Notice{OrgID: orgID, Kind: billing.NoticeStatementReady,
+			Key: "statement/" + ref, Data: billing.NoticeData{DocumentID: strconv.FormatInt(d.ID, 10), DocumentNo: d.Number,
+				PeriodLabel: d.Title, Used: &used, CycleStart: &start, CycleEnd: &end}})
+		if err != nil {
+			return err
+		}
 		if s.onStatement != nil {
 			return s.onStatement(ctx, tx, d)
 		}

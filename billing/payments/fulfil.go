@@ -107,6 +107,9 @@ func (s *Service) grant(ctx context.Context, l *billing.LedgerTx, p *Purchase, c
 	if err := exec(ctx, l, q.MarkPaid, p.ID, id, now, c.SessionID, c.PaymentID); err != nil {
 		return false, err
 	}
+	credits, price, bal := p.Credits, p.Price, l.Balance()
+	l.Emit(billing.Notice{Kind: billing.NoticePurchaseSucceeded, Key: "purchase/" + p.ID,
+		Data: billing.NoticeData{Credits: &credits, Amount: &price, Currency: p.Currency, PurchaseID: p.ID, Balance: &bal}})
 	if s.cfg.Issuer != nil {
 		payment := p.PaymentID
 		if c.PaymentID != "" {

@@ -123,6 +123,9 @@ func (s *Service) Refund(ctx context.Context, orgID, id, by string) (*Refund, er
 		if _, err := tx.ExecContext(ctx, q.SetRefundProvider, r.ID, r.ProviderID); err != nil {
 			return fmt.Errorf("payments: note provider refund: %w", err)
 		}
+		credits, amount := r.Credits, r.Amount
+		l.Emit(billing.Notice{Kind: billing.NoticeRefundIssued, Key: "refund/" + p.ID,
+			Data: billing.NoticeData{Credits: &credits, Amount: &amount, Currency: r.Currency, PurchaseID: p.ID}})
 		out = r
 		return nil
 	})
