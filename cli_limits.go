@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/luxstudio/lux-billing/api"
 	"github.com/luxstudio/lux-billing/billing"
 )
 
@@ -21,24 +22,6 @@ type limitsCmd struct {
 	Member       string `placeholder:"EMAIL|USER_ID" help:"The member whose own limit --member-limit sets (admins)."`
 	MemberLimit  string `name:"member-limit" placeholder:"CREDITS|none" help:"Set --member's monthly credit limit, or none (admins)."`
 	JSON         bool   `name:"json" help:"Print the API's JSON."`
-}
-
-// limitsJSON is GET /api/v1/limits (SPEC §9).
-type limitsJSON struct {
-	MonthlyLimit *billing.Millicredits `json:"monthlyLimit"`
-	Thresholds   []int                 `json:"thresholds"`
-	LowBalance   *billing.Millicredits `json:"lowBalance"`
-	Members      []struct {
-		UserID       string                `json:"userId"`
-		Email        string                `json:"email"`
-		Role         string                `json:"role"`
-		MonthlyLimit *billing.Millicredits `json:"monthlyLimit"`
-		Used         billing.Millicredits  `json:"used"`
-	} `json:"members"`
-	Warnings []struct {
-		Field   string `json:"field"`
-		Message string `json:"message"`
-	} `json:"warnings"`
 }
 
 // Run shows the limits, or with any setting flag changes them (an admin's key) and shows the
@@ -92,7 +75,7 @@ func (cmd limitsCmd) run(ctx context.Context, c *Config, w io.Writer, st style) 
 		_, err := w.Write(append(body, '\n'))
 		return err
 	}
-	var l limitsJSON
+	var l api.Limits
 	if err := json.Unmarshal(body, &l); err != nil {
 		return fmt.Errorf("unexpected answer from the API: %w", err)
 	}
@@ -156,7 +139,7 @@ func (cmd limitsCmd) memberID(ctx context.Context, cl *apiClient) (string, error
 	if err != nil {
 		return "", err
 	}
-	var l limitsJSON
+	var l api.Limits
 	if err := json.Unmarshal(body, &l); err != nil {
 		return "", fmt.Errorf("unexpected answer from the API: %w", err)
 	}
@@ -169,7 +152,7 @@ func (cmd limitsCmd) memberID(ctx context.Context, cl *apiClient) (string, error
 }
 
 func limitWarnings(body []byte) []string {
-	var l limitsJSON
+	var l api.Limits
 	_ = json.Unmarshal(body, &l)
 	var out []string
 	for _, w := range l.Warnings {
@@ -179,7 +162,7 @@ func limitWarnings(body []byte) []string {
 }
 
 // printLimits prints the organization's limits, then its members' own.
-func printLimits(w io.Writer, l *limitsJSON, st style) {
+func printLimits(w io.Writer, l *api.Limits, st style) {
 	credits := func(m *billing.Millicredits) string {
 		if m == nil {
 			return "none"
@@ -198,6 +181,7 @@ func printLimits(w io.Writer, l *limitsJSON, st style) {
 		{"Monthly limit", credits(l.MonthlyLimit)},
 		{"Alerts at", thresholds},
 		{"Low-balance alert", credits(l.LowBalance)},
+		{"Used this cycle", l.CycleUsed.String() + " credits"},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-18s %s\n", r[0], r[1])

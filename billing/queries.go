@@ -36,9 +36,11 @@ type queryText struct {
 	SelectRecorded         string
 	SelectLiveGrantsOfOrgs string
 	WriteUsage             string
-	SetOrgLimit            string
 	SetMemberLimit         string
 	SelectMemberStanding   string
+	SelectLimitSettings    string
+	UpdateLimitSettings    string
+	SelectMemberUsage      string
 	LockAccountRow         string
 	CheckTimezone          string
 	UpdateOrgTimezone      string
@@ -78,9 +80,11 @@ var queries = func() queryText {
 		SelectRecorded:         f.Get("select-recorded"),
 		SelectLiveGrantsOfOrgs: f.Get("select-live-grants-of-orgs"),
 		WriteUsage:             f.Get("write-usage"),
-		SetOrgLimit:            f.Get("set-org-limit"),
 		SetMemberLimit:         f.Get("set-member-limit"),
 		SelectMemberStanding:   f.Get("select-member-standing"),
+		SelectLimitSettings:    f.Get("select-limit-settings"),
+		UpdateLimitSettings:    f.Get("update-limit-settings"),
+		SelectMemberUsage:      f.Get("select-member-usage"),
 		LockAccountRow:         f.Get("lock-account-row"),
 		CheckTimezone:          f.Get("check-timezone"),
 		UpdateOrgTimezone:      f.Get("update-org-timezone"),

@@ -247,8 +247,23 @@ ON CONFLICT (org_id, user_id, cycle_start)
 DO UPDATE SET used_mc = member_cycle_usage.used_mc + EXCLUDED.used_mc
 RETURNING org_id, user_id, used_mc;
 
--- name: set-org-limit
-UPDATE orgs SET monthly_limit_mc = $2 WHERE id = $1;
+-- name: select-limit-settings
+-- The org's limits and alert settings. $1 org.
+SELECT monthly_limit_mc, threshold_percents, low_balance_mc FROM orgs WHERE id = $1;
+
+-- name: update-limit-settings
+-- $1 org, $2 monthly limit, $3 thresholds, $4 low-balance alert (NULL: none).
+UPDATE orgs SET monthly_limit_mc = $2, threshold_percents = $3, low_balance_mc = $4 WHERE id = $1;
+
+-- name: select-member-usage
+-- Every member of org $1 with their role, own limit and usage in the cycle starting $2, admins
+-- first, then in the order they joined.
+SELECT m.user_id, m.role, m.monthly_limit_mc, COALESCE(u.used_mc, 0) AS used_mc
+FROM memberships m
+LEFT JOIN member_cycle_usage u
+  ON u.org_id = m.org_id AND u.user_id = m.user_id AND u.cycle_start = $2
+WHERE m.org_id = $1
+ORDER BY m.role = 'admin' DESC, m.created_at, m.user_id;
 
 -- name: set-member-limit
 UPDATE memberships SET monthly_limit_mc = $3 WHERE org_id = $1 AND user_id = $2;

@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -31,6 +32,11 @@ func (h *API) PostUsage(c echo.Context) error {
 		return err
 	}
 	key := apiKey(c)
+	for i, e := range events {
+		if err := checkActsAs(key, e.UserID, fmt.Sprintf("events[%d]", i)); err != nil {
+			return err
+		}
+	}
 	res, err := h.Billing.RecordUsage(c.Request().Context(), key.OrgID, key.UserID, events)
 	if err != nil {
 		return err
@@ -59,6 +65,9 @@ func (h *API) PostAuthorize(c echo.Context) error {
 		in.Estimate = &est
 	}
 	key := apiKey(c)
+	if err := checkActsAs(key, req.UserID, "authorize"); err != nil {
+		return err
+	}
 	a, err := h.Billing.Authorize(c.Request().Context(), key.OrgID, key.UserID, in)
 	if err != nil {
 		return err

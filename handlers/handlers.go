@@ -18,6 +18,7 @@ import (
 	"github.com/luxstudio/lux-billing/billing/documents"
 	calc "github.com/luxstudio/lux-billing/billing/estimate"
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/limits"
 	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/billing/reports"
 )
@@ -35,6 +36,8 @@ type Domain struct {
 	Documents *documents.Service
 	// Payments buys and refunds credits (demo provider until main configures Stripe).
 	Payments *payments.Service
+	// Limits changes limits and alert settings with their audit log.
+	Limits *limits.Service
 }
 
 // NewDomain builds identity, reports and the calculator over the core, and plan changes and
@@ -47,6 +50,7 @@ func NewDomain(core *billing.Service) Domain {
 		PlanChanges: payments.NewPlans(core, payments.PlanConfig{}),
 		Payments:    payments.New(core, ids, payments.Config{})}
 	d.Documents = documents.New(core.DB(), documents.Config{})
+	d.Limits = limits.New(core, ids)
 	d.Estimate = calc.New(core, d.Reports, calc.DefaultCreditPriceCents)
 	return d
 }

@@ -42,6 +42,9 @@ var authzRows = map[string][7]int{
 	"POST /api/v1/estimate":                               {401, 401, 401, 401, 200, 200, 200},
 	"GET /api/v1/documents":                               {401, 401, 401, 401, 200, 200, 200},
 	"GET /api/v1/documents/:file":                         {401, 401, 401, 401, 404, 404, 404},
+	"GET /api/v1/limits":                                  {401, 401, 401, 401, 200, 200, 200},
+	"PUT /api/v1/limits":                                  {401, 401, 401, 401, 403, 200, 200}, // o-key: its own org's
+	"PUT /api/v1/limits/members/:userId":                  {401, 401, 401, 401, 403, 200, 404}, // org A's member
 	"GET /settings/billing/history/draft.pdf":             {303, 200, 200, 200, 303, 303, 303},
 	"GET /settings/billing/history/:file":                 {303, 404, 404, 404, 303, 303, 303},
 	"POST /settings/billing/history/profile":              {303, 403, 400, 400, 403, 403, 403},
@@ -92,6 +95,7 @@ var authzRows = map[string][7]int{
 type authzWorld struct {
 	s                  *webtest.Site
 	orgA, orgB, adminA string
+	memberA            string
 	browsers           map[string]*webtest.Browser
 	keys               map[string]string
 	seq                atomic.Int64
@@ -110,7 +114,7 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 	}
 	s.Member(orgA, "mel@example.com", identity.RoleMember)
 	mel, _ := s.Identity.FindUserByEmail(context.Background(), "mel@example.com")
-	w.orgA, w.orgB, w.adminA = orgA, orgB, ada.ID
+	w.orgA, w.orgB, w.adminA, w.memberA = orgA, orgB, ada.ID, mel.ID
 	if _, err := s.Billing.RecordUsage(context.Background(), orgA, ada.ID, []billing.UsageEvent{{ID: "seed", FlowID: "flow_a", ExecutionID: "exec_a", Type: "email", Quantity: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +155,7 @@ func (w *authzWorld) browserFor(method, route, caller string) *webtest.Browser {
 func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, caller string) *http.Request {
 	n := w.seq.Add(1)
 	path := route
-	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css"}
+	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css", ":userId": w.memberA}
 	fill[":file"] = "LUX-2026-999999.pdf" // no such document in any org
 	if strings.Contains(route, "/checkout/") || strings.Contains(route, "/purchases/") || strings.Contains(route, "/demo/") {
 		fill[":id"] = "chk_unknown" // another org's or no checkout: never found
@@ -169,6 +173,13 @@ func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, ca
 	var body io.Reader
 	ctype := ""
 	switch {
+	case strings.HasPrefix(route, "/api/v1/limits") && method == http.MethodPut:
+		v := map[string]any{"thresholds": []int{50, 80, 100}}
+		if strings.Contains(route, "/members/") {
+			v = map[string]any{"monthlyLimit": 500}
+		}
+		j, _ := json.Marshal(v)
+		body, ctype = bytes.NewReader(j), "application/json"
 	case strings.HasPrefix(route, "/api/") && method == http.MethodPost:
 		v := map[string]any{"flowId": "flow_a", "executionId": "exec_a"}
 		if route == "/api/v1/estimate" {

@@ -32,6 +32,9 @@ func (s *Server) routes() {
 	e.POST("/api/v1/estimate", h.PostEstimate, key)
 	e.GET("/api/v1/documents", h.ListDocuments, key)
 	e.GET("/api/v1/documents/:file", h.GetDocumentPDF, key)
+	e.GET("/api/v1/limits", h.GetLimits, key)
+	e.PUT("/api/v1/limits", h.PutLimits, key)
+	e.PUT("/api/v1/limits/members/:userId", h.PutMemberLimit, key)
 
 	// Payment providers: the signature authenticates, so no session or CSRF token.
 	e.POST("/webhooks/stripe", s.hooks.Stripe)

@@ -174,13 +174,7 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 		}
 	}
 	set(now)
-	// Limits make the overview's meters meaningful: the org has headroom; the developer, who
-	// runs the busiest flows, is well on the way to their own limit.
-	orgLimit, devLimit := billing.Credits(150000), billing.Credits(80000)
-	if err := svc.SetMonthlyLimit(ctx, org, &orgLimit); err != nil {
-		return nil, err
-	}
-	if err := svc.SetMemberLimit(ctx, org, users[1], &devLimit); err != nil {
+	if err := seedLimits(ctx, svc, ids, org, admin.ID, users[1], users[2]); err != nil {
 		return nil, err
 	}
 	if err := SeedHistory(ctx, db, org, admin.ID, now); err != nil {

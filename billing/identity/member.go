@@ -20,3 +20,16 @@ func (s *Service) OrgAdmins(ctx context.Context, orgID string) ([]Contact, error
 	}
 	return out, nil
 }
+
+// OrgMembers returns every member of org (admins and members), keyed by user id.
+func (s *Service) OrgMembers(ctx context.Context, orgID string) (map[string]Contact, error) {
+	var rows []Contact
+	if err := s.store.DB().SelectContext(ctx, &rows, queries.SelectOrgMembers, orgID); err != nil {
+		return nil, fmt.Errorf("billing: org members: %w", err)
+	}
+	out := make(map[string]Contact, len(rows))
+	for _, c := range rows {
+		out[c.UserID] = c
+	}
+	return out, nil
+}

@@ -22,6 +22,7 @@ type queryText struct {
 	SelectAPIKey            string
 	RevokeAPIKey            string
 	SelectOrgAdmins         string
+	SelectOrgMembers        string
 	SelectAPIKeys           string
 	SelectAPIKeyOwner       string
 }
@@ -40,6 +41,7 @@ var queries = func() queryText {
 		SelectAPIKey:            f.Get("select-api-key"),
 		RevokeAPIKey:            f.Get("revoke-api-key"),
 		SelectOrgAdmins:         f.Get("select-org-admins"),
+		SelectOrgMembers:        f.Get("select-org-members"),
 		SelectAPIKeys:           f.Get("select-api-keys"),
 		SelectAPIKeyOwner:       f.Get("select-api-key-owner"),
 	}

@@ -47,6 +47,13 @@ FROM memberships m JOIN users u ON u.id = m.user_id
 WHERE m.org_id = $1 AND m.role = 'admin'
 ORDER BY lower(u.name), u.email;
 
+-- name: select-org-members
+-- Every member of org $1 with their email and name (memberships primary key, then users
+-- primary key).
+SELECT u.id, u.email, u.name
+FROM memberships m JOIN users u ON u.id = m.user_id
+WHERE m.org_id = $1;
+
 -- name: select-api-keys
 -- The keys of org $1, active first, newest first; only user $2's when $2 is not empty
 -- (index api_keys_org_idx).
