@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/documents"
 	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/payments"
 )
@@ -18,13 +19,15 @@ const demoPaymentDelay = 1500 * time.Millisecond
 
 // payments returns the payments service of the configuration: Stripe when STRIPE_SECRET_KEY is
 // set, the demo provider otherwise.
-func (c *Config) payments(svc *billing.Service, ids *identity.Service, log *slog.Logger) (*payments.Service, error) {
+// Purchases and refunds are invoiced by docs.
+func (c *Config) payments(svc *billing.Service, ids *identity.Service, docs *documents.Service, log *slog.Logger) (*payments.Service, error) {
 	if c.CreditPriceCents < 1 {
 		return nil, fmt.Errorf("LUX_CREDIT_PRICE_CENTS must be a whole number of cents of at least 1, not %d", c.CreditPriceCents)
 	}
 	cfg := payments.Config{
 		UnitPrice: billing.Cents(c.CreditPriceCents), BaseURL: strings.TrimRight(c.BaseURL, "/"),
 		WebhookSecret: c.StripeWebhook, Log: log, DemoDelay: demoPaymentDelay,
+		Issuer: documents.PaymentInvoicer{Docs: docs},
 	}
 	if c.StripeSecretKey != "" {
 		cfg.Provider = payments.NewStripe(c.StripeSecretKey, c.StripeAPIBase)
@@ -43,7 +46,11 @@ func (r refundCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
-	pay, err := c.payments(svc, identity.New(svc), log)
+	docs, err := c.Documents.documentsOn(db)
+	if err != nil {
+		return err
+	}
+	pay, err := c.payments(svc, identity.New(svc), docs, log)
 	if err != nil {
 		return err
 	}
@@ -53,5 +60,10 @@ func (r refundCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	fmt.Printf("Refunded %s unused credits of purchase %s: %s back to the buyer (refund %s).\n",
 		ref.Credits, ref.PurchaseID, ref.Amount, ref.ProviderID)
+	cn, err := docs.FindCreditNote(ctx, ref.OrgID, ref.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Credit note %s corrects invoice %s.\n", cn.Number, cn.Body.CorrectsNumber)
 	return nil
 }

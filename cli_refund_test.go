@@ -45,5 +45,24 @@ func TestCLI_RefundRefundsUnusedCreditsOnce(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, `no purchase "pur_nosuch"`) {
 		t.Fatalf("unknown purchase: exit %d: %s", code, errOut)
 	}
+	// The purchase was paid without an invoice (no issuer): the refund invoiced it first, then
+	// issued the credit note that corrects it.
+	var docs []struct {
+		Kind   string `db:"kind"`
+		Number string `db:"number"`
+		Total  int64  `db:"total_cents"`
+		Ref    string `db:"source_ref"`
+	}
+	if err := db.Select(&docs, `SELECT kind, number, total_cents, source_ref FROM documents WHERE org_id = $1 ORDER BY id`, org); err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 || docs[0].Kind != "invoice" || docs[0].Ref != p.ID || docs[0].Total != 1000 ||
+		docs[1].Kind != "credit_note" || docs[1].Total != 1000 {
+		t.Fatalf("documents after the refund = %+v, want the purchase's invoice, then its credit note", docs)
+	}
+	if !strings.Contains(out, docs[1].Number) {
+		t.Errorf("the refund's output does not name its credit note %s:\n%s", docs[1].Number, out)
+	}
 	billingtest.AssertLedger(t, db, org)
+	billingtest.AssertDocuments(t, db, org)
 }

@@ -229,7 +229,7 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return err
 	}
 	d.Estimate = estimate.New(svc, d.Reports, billing.Cents(c.CreditPriceCents))
-	if d.Payments, err = c.payments(svc, d.Identity, log); err != nil {
+	if d.Payments, err = c.payments(svc, d.Identity, docs, log); err != nil {
 		return err
 	}
 	if d.Payments.DemoMode() {

@@ -40,17 +40,18 @@ type Domain struct {
 	Limits *limits.Service
 }
 
-// NewDomain builds identity, reports and the calculator over the core, and plan changes and
-// payments through the demo provider (main replaces them with the configured ones). The
+// NewDomain builds identity, reports, documents and the calculator over the core, and plan
+// changes and payments through the demo provider (main replaces them with the configured ones);
+// payments' purchases and refunds are invoiced by documents. The
 // calculator prices credits at the default price; main replaces it when LUX_CREDIT_PRICE_CENTS
 // says otherwise.
 func NewDomain(core *billing.Service) Domain {
 	ids := identity.New(core)
 	d := Domain{Billing: core, Identity: ids, Reports: reports.New(core),
-		PlanChanges: payments.NewPlans(core, payments.PlanConfig{}),
-		Payments:    payments.New(core, ids, payments.Config{})}
+		PlanChanges: payments.NewPlans(core, payments.PlanConfig{})}
 	d.Documents = documents.New(core.DB(), documents.Config{})
 	d.Limits = limits.New(core, ids)
+	d.Payments = payments.New(core, ids, payments.Config{Issuer: documents.PaymentInvoicer{Docs: d.Documents}})
 	d.Estimate = calc.New(core, d.Reports, calc.DefaultCreditPriceCents)
 	return d
 }

@@ -47,7 +47,10 @@ type Purchase struct {
 	UnitCents billing.Cents // price of one credit
 	Amount    billing.Cents // what was paid, tax included
 	Currency  string        // ISO code, e.g. "usd"
-	PaidAt    time.Time     // the issue date; zero means now
+	PaidAt    time.Time     // when it was paid; zero means now
+	// IssuedAt is the invoice's date when it is issued after the payment (a purchase paid
+	// before invoices were issued, invoiced when it is refunded); zero means PaidAt.
+	IssuedAt time.Time
 	// Method says how it was paid, e.g. "Card (Stripe)" or "Demo payment (no card charged)".
 	Method     string
 	PaymentRef string // e.g. the Stripe payment intent, printed on the invoice
@@ -110,6 +113,10 @@ func (s *Service) IssuePurchaseInvoice(ctx context.Context, tx *sqlx.Tx, p Purch
 		Status: StatusPaid, Currency: currency(p.Currency), Total: p.Amount, Credits: p.Credits,
 		PaymentMethod: p.Method, IssuedAt: p.PaidAt,
 		Body: Body{Lines: []Line{line}, PaymentRef: p.PaymentRef},
+	}
+	if !p.IssuedAt.IsZero() {
+		paid := p.PaidAt.UTC().Truncate(time.Microsecond)
+		d.IssuedAt, d.Body.PaidAt = p.IssuedAt, &paid
 	}
 	return s.issue(ctx, tx, d)
 }
@@ -217,7 +224,7 @@ func (s *Service) issue(ctx context.Context, tx *sqlx.Tx, d *Document) (*Documen
 		d.Body.TaxLabel, d.Body.TaxRateBP = s.cfg.TaxLabel, s.cfg.TaxRateBP
 		d.Tax = taxIncluded(d.Total, s.cfg.TaxRateBP)
 		d.Subtotal = d.Total - d.Tax
-		if d.Kind == KindInvoice {
+		if d.Kind == KindInvoice && d.Body.PaidAt == nil {
 			paid := d.IssuedAt
 			d.Body.PaidAt = &paid
 		}

@@ -115,11 +115,8 @@ func (s *Service) grant(ctx context.Context, l *billing.LedgerTx, p *Purchase, c
 		if c.PaymentID != "" {
 			payment = c.PaymentID
 		}
-		err := s.cfg.Issuer.IssuePurchaseInvoice(ctx, l.Tx(), PaidPurchase{
-			PurchaseID: p.ID, OrgID: p.OrgID, UserID: p.UserID, Credits: p.Credits,
-			UnitPrice: p.UnitPrice, Amount: p.Price, Currency: p.Currency, PaidAt: now,
-			GrantID: id, Provider: p.Provider, PaymentID: payment,
-		})
+		p.PaidAt, p.GrantID, p.PaymentID = &now, &id, payment
+		err := s.cfg.Issuer.IssuePurchaseInvoice(ctx, l.Tx(), p.paid())
 		if err != nil {
 			return false, fmt.Errorf("payments: invoice purchase %s: %w", p.ID, err)
 		}
@@ -133,4 +130,18 @@ func exec(ctx context.Context, l *billing.LedgerTx, query string, args ...any) e
 		return fmt.Errorf("payments: update purchase: %w", err)
 	}
 	return nil
+}
+
+// paid is what an invoice states of paid purchase p.
+func (p *Purchase) paid() PaidPurchase {
+	pp := PaidPurchase{PurchaseID: p.ID, OrgID: p.OrgID, UserID: p.UserID, Credits: p.Credits,
+		UnitPrice: p.UnitPrice, Amount: p.Price, Currency: p.Currency, Provider: p.Provider,
+		PaymentID: p.PaymentID}
+	if p.PaidAt != nil {
+		pp.PaidAt = *p.PaidAt
+	}
+	if p.GrantID != nil {
+		pp.GrantID = *p.GrantID
+	}
+	return pp
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/documents"
 	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/payments"
 )
@@ -50,6 +51,8 @@ type fixture struct {
 	org    string
 	admin  string
 	member string
+	docs   *documents.Service
+	cfg    payments.Config // pay's configuration
 }
 
 // newFixture uses the demo provider unless stripeProvider is true, in which case the Stripe
@@ -64,13 +67,19 @@ func newFixture(t *testing.T, stripeProvider bool) *fixture {
 	if err := bf.Identity.AddMember(ctx, bf.Org, member.ID, identity.RoleMember); err != nil {
 		t.Fatal(err)
 	}
-	cfg := payments.Config{BaseURL: "http://localhost:18081", WebhookSecret: webhookSecret}
+	// Purchases and refunds are invoiced, as in the server.
+	docs := documents.New(bf.DB, documents.Config{}, documents.WithClock(bf.Clock.Now))
+	cfg := payments.Config{BaseURL: "http://localhost:18081", WebhookSecret: webhookSecret,
+		Issuer: documents.PaymentInvoicer{Docs: docs}}
 	if stripeProvider {
 		cfg.Provider = payments.NewStripe("sk_test_123", stripeAPI)
 	}
-	t.Cleanup(func() { billingtest.AssertLedger(t, bf.DB, bf.Org) })
+	t.Cleanup(func() {
+		billingtest.AssertLedger(t, bf.DB, bf.Org)
+		billingtest.AssertDocuments(t, bf.DB, bf.Org)
+	})
 	return &fixture{Fixture: bf, core: bf.Svc, ids: bf.Identity, pay: payments.New(bf.Svc, bf.Identity, cfg), db: bf.DB,
-		clock: bf.Clock, org: bf.Org, admin: bf.Admin, member: member.ID}
+		clock: bf.Clock, org: bf.Org, admin: bf.Admin, member: member.ID, docs: docs, cfg: cfg}
 }
 
 // buy starts a purchase of n credits as the admin.

@@ -150,10 +150,15 @@ type IssuedRefund struct {
 	Currency   string
 	At         time.Time
 	EntryID    int64
+	Provider   string // who returns the money (ProviderStripe, ProviderDemo)
+	// Purchase is the refunded purchase as it was paid, so that an issuer can invoice it first
+	// when it has no invoice yet (a purchase paid before documents were issued).
+	Purchase PaidPurchase
 }
 
 // InvoiceIssuer issues the documents of payments. Its methods run inside the payment's own
-// transaction (tx), after the ledger changed: an error rolls the grant or refund back.
+// transaction (tx), after the ledger changed: an error rolls the grant or refund back. Both are
+// idempotent per purchase and per refund.
 type InvoiceIssuer interface {
 	IssuePurchaseInvoice(ctx context.Context, tx *sqlx.Tx, p PaidPurchase) error
 	IssueCreditNote(ctx context.Context, tx *sqlx.Tx, r IssuedRefund) error

@@ -108,7 +108,8 @@ func (s *Service) Refund(ctx context.Context, orgID, id, by string) (*Refund, er
 		}
 		if s.cfg.Issuer != nil {
 			err := s.cfg.Issuer.IssueCreditNote(ctx, tx, IssuedRefund{RefundID: r.ID, PurchaseID: p.ID,
-				OrgID: orgID, Credits: r.Credits, Amount: r.Amount, Currency: r.Currency, At: now, EntryID: entry})
+				OrgID: orgID, Credits: r.Credits, Amount: r.Amount, Currency: r.Currency, At: now, EntryID: entry,
+				Provider: p.Provider, Purchase: p.paid()})
 			if err != nil {
 				return fmt.Errorf("payments: credit note for purchase %s: %w", p.ID, err)
 			}

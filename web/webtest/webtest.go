@@ -13,6 +13,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/documents"
 	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/handlers"
 	"github.com/luxstudio/lux-billing/web"
@@ -23,6 +24,7 @@ type Options struct {
 	Clock   *billingtest.Clock // nil: the real clock
 	BaseURL string             // the server's public URL; "https://…" makes cookies Secure
 	// Payments configures payments; nil: the demo provider, confirming a payment at once.
+	// Purchases and refunds are invoiced by the server's documents unless it sets an Issuer.
 	Payments *payments.Config
 	// TrustedProxies and MetricsToken are passed to web.Config.
 	TrustedProxies []string
@@ -54,7 +56,11 @@ func New(t testing.TB, o Options) *Server {
 	svc, db := billingtest.NewService(t, opts...)
 	s := &Server{Domain: handlers.NewDomain(svc), DB: db, Clock: o.Clock, opts: o}
 	if o.Payments != nil {
-		s.Payments = payments.New(svc, s.Identity, *o.Payments)
+		cfg := *o.Payments
+		if cfg.Issuer == nil {
+			cfg.Issuer = documents.PaymentInvoicer{Docs: s.Documents}
+		}
+		s.Payments = payments.New(svc, s.Identity, cfg)
 	}
 	return s.Serve(t, o.BaseURL)
 }
