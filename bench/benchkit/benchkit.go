@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/luxstudio/lux-billing/billing/billingtest"
 )
 
 // DefaultServerURL is the local PostgreSQL's postgres database.
@@ -88,22 +90,7 @@ func DatabaseName(dsn string) string {
 }
 
 // ModuleRoot is the directory of the go.mod at or above the working directory.
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the repository")
-		}
-		dir = parent
-	}
-}
+func ModuleRoot() (string, error) { return billingtest.ModuleRoot() }
 
 // LoadAvg is the machine's 1-minute load average as /proc shows it ("?" without /proc).
 func LoadAvg() string {

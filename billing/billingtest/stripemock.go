@@ -30,7 +30,7 @@ func StripeMock(t testing.TB) string {
 func StartStripeMock() (url string, stop func(), err error) {
 	bin := os.Getenv("LUX_STRIPE_MOCK")
 	if bin == "" {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			return "", nil, err
 		}
@@ -55,8 +55,9 @@ func StartStripeMock() (url string, stop func(), err error) {
 	return base, p.Stop, nil
 }
 
-// moduleRoot is the directory of the go.mod above the working directory.
-func moduleRoot() (string, error) {
+// ModuleRoot is the directory of the go.mod at or above the working directory: tests and
+// benchmarks find the repository's .bin/ from it.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
