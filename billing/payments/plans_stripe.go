@@ -28,16 +28,7 @@ type StripePlans struct {
 // NewStripePlans returns the Stripe plan provider for secretKey with the price id of each paid
 // plan. apiBase, when not empty, replaces Stripe's API URL (stripe-mock in tests).
 func NewStripePlans(secretKey, apiBase string, prices map[string]string) *StripePlans {
-	cfg := &stripe.BackendConfig{LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
-	if apiBase != "" {
-		cfg.URL = stripe.String(apiBase)
-	}
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
-	}
-	return &StripePlans{api: client.New(secretKey, backends), prices: prices}
+	return &StripePlans{api: stripeClient(secretKey, apiBase), prices: prices}
 }
 
 // ParsePlanPriceIDs reads STRIPE_PLAN_PRICES ("starter=price_…,pro=price_…").

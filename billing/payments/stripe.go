@@ -25,16 +25,21 @@ type Stripe struct {
 // NewStripe returns the Stripe provider for secretKey. apiBase, when not empty, replaces
 // Stripe's API URL (stripe-mock in tests).
 func NewStripe(secretKey, apiBase string) *Stripe {
+	return &Stripe{api: stripeClient(secretKey, apiBase)}
+}
+
+// stripeClient is the stripe-go client both Stripe providers (payments and plans) use: errors
+// only in its log, and apiBase, when not empty, in place of Stripe's API URL.
+func stripeClient(secretKey, apiBase string) *client.API {
 	cfg := &stripe.BackendConfig{LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
 	if apiBase != "" {
 		cfg.URL = stripe.String(apiBase)
 	}
-	backends := &stripe.Backends{
+	return client.New(secretKey, &stripe.Backends{
 		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
-	}
-	return &Stripe{api: client.New(secretKey, backends)}
+	})
 }
 
 // Name implements PaymentProvider.
