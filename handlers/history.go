@@ -10,6 +10,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/documents"
+	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/views"
 )
 
@@ -38,20 +39,94 @@ func (h *Pages) History(c echo.Context) error {
 	}
 	show := func(c echo.Context, status int, msg string) error {
 		v.Error = msg
-		if IsHTMX(c) && c.Request().Header.Get("HX-Target") == "history-view" {
-			return Render(c, status, views.HistoryView(*v))
-		}
-		p, err := h.Documents.FindProfile(c.Request().Context(), viewer(c).Membership.OrgID)
-		if err != nil {
-			return err
-		}
-		v.Profile = views.ProfileForm{Profile: *p, CSRF: CSRFToken(c), Editing: viewer(c).Membership.IsAdmin()}
-		return Render(c, status, views.HistoryPage(*v))
+		return h.renderHistory(c, status, v)
 	}
 	if err != nil {
 		return inline(err, show)
 	}
 	return show(c, http.StatusOK, "")
+}
+
+// renderHistory answers with v: the list only for htmx requests that swap it, else the page
+// with the org's billing details.
+func (h *Pages) renderHistory(c echo.Context, status int, v *views.History) error {
+	if IsHTMX(c) && c.Request().Header.Get("HX-Target") == "history-view" {
+		return Render(c, status, views.HistoryView(*v))
+	}
+	p, err := h.Documents.FindProfile(c.Request().Context(), viewer(c).Membership.OrgID)
+	if err != nil {
+		return err
+	}
+	v.Profile = views.ProfileForm{Profile: *p, CSRF: CSRFToken(c), Editing: viewer(c).Membership.IsAdmin()}
+	return Render(c, status, views.HistoryPage(*v))
+}
+
+// HistoryRefundConfirm asks an admin to confirm the refund of a purchase's unused credits,
+// above the history (GET /settings/billing/history/refund/{purchase}). Another org's purchase
+// is "not found"; one that cannot be refunded says why.
+func (h *Pages) HistoryRefundConfirm(c echo.Context) error {
+	return h.showHistoryRefund(c, http.StatusOK, "")
+}
+
+func (h *Pages) showHistoryRefund(c echo.Context, status int, msg string) error {
+	ctx := c.Request().Context()
+	org := viewer(c).Membership.OrgID
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	p, q, err := h.Payments.QuoteRefund(ctx, org, id)
+	if err != nil {
+		return err
+	}
+	v, err := h.historyView(c)
+	if err != nil {
+		return err
+	}
+	r := &views.HistoryRefund{Purchase: p, Quote: q, CSRF: CSRFToken(c), Error: msg}
+	if inv, err := h.Documents.FindBySource(ctx, org, documents.SourcePurchase, p.ID); err == nil {
+		r.Invoice = inv.Number
+	} else if billing.ErrorCode(err) != billing.ENOTFOUND {
+		return err
+	}
+	v.Refund = r
+	return h.renderHistory(c, status, v)
+}
+
+// HistoryRefund refunds a purchase's unused credits for an admin, from the History page (POST
+// /settings/billing/history/refund/{purchase}): the list comes back with the credit note at
+// its top and a message saying what was refunded. A refusal (used meanwhile, past 30 days,
+// refunded already) is shown in the confirmation; another org's purchase is "not found".
+func (h *Pages) HistoryRefund(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewer(c)
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	r, err := h.Payments.Refund(ctx, v.Membership.OrgID, id, v.User.ID)
+	if err != nil {
+		if billing.ErrorCode(err) == billing.ENOTFOUND {
+			return err
+		}
+		return inline(err, h.showHistoryRefund)
+	}
+	msg := "Refunded " + views.FormatCredits(r.Credits) + " unused credits: " + r.Amount.String() + " goes back to the card that paid."
+	if cn, err := h.Documents.FindCreditNote(ctx, v.Membership.OrgID, r.ID); err == nil {
+		msg += " Credit note " + cn.Number + " corrects invoice " + cn.Body.CorrectsNumber + "."
+	} else if billing.ErrorCode(err) != billing.ENOTFOUND {
+		return err
+	}
+	if !IsHTMX(c) {
+		h.sessions.Flash(c, msg)
+		return redirect(c, views.PathHistory)
+	}
+	hv, err := h.historyView(c)
+	if err != nil {
+		return err
+	}
+	hv.Notice = msg
+	return h.renderHistory(c, http.StatusOK, hv)
 }
 
 // historyView reads the page's filters and lists the documents. The view comes back with an
@@ -74,7 +149,28 @@ func (h *Pages) historyView(c echo.Context) (*views.History, error) {
 		return v, err
 	}
 	v.Documents, v.Next = page.Documents, page.Next
+	if viewer(c).Membership.IsAdmin() {
+		if v.Refundable, err = h.refundable(c); err != nil {
+			return nil, err
+		}
+	}
 	return v, nil
+}
+
+// refundable returns the refund quotes of the org's purchases that can be refunded now, by
+// purchase id (the refund window is 30 days, so the latest purchases are enough).
+func (h *Pages) refundable(c echo.Context) (map[string]payments.RefundQuote, error) {
+	lines, err := h.Payments.Purchases(c.Request().Context(), viewer(c).Membership.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]payments.RefundQuote{}
+	for _, l := range lines {
+		if l.Quote.Eligible {
+			out[l.ID] = l.Quote
+		}
+	}
+	return out, nil
 }
 
 // SaveBillingProfile saves the org's billing details, for admins (POST

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/luxstudio/lux-billing/billing/documents"
+	"github.com/luxstudio/lux-billing/billing/payments"
 )
 
 // History is the billing history page: the org's documents, filters, and its billing details.
@@ -20,6 +21,23 @@ type History struct {
 	Error     string // why the filters could not be used
 	CycleEnd  time.Time
 	Profile   ProfileForm
+	// Refundable holds, for admins, the refund quote of each purchase still refundable (unused
+	// credits, within 30 days of payment), by purchase id: its invoice offers a Refund action.
+	Refundable map[string]payments.RefundQuote
+	// Refund is the refund an admin is asked to confirm; nil when none.
+	Refund *HistoryRefund
+	// Notice says what was just done (a refund), above the list.
+	Notice string
+}
+
+// HistoryRefund is the confirmation of a refund of a purchase's unused credits on the History
+// page.
+type HistoryRefund struct {
+	Purchase *payments.Purchase
+	Quote    payments.RefundQuote
+	Invoice  string // the number of the purchase's invoice; "" when it has none yet
+	CSRF     string
+	Error    string // why the refund was refused
 }
 
 // HistoryFilters are the history's filters as the form holds them (dates YYYY-MM-DD).
@@ -161,4 +179,14 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// refundOffer is the quote of d's purchase when d is the invoice of a purchase the viewer may
+// refund now.
+func refundOffer(d *documents.Document, v History) (payments.RefundQuote, bool) {
+	if d.Kind != documents.KindInvoice || d.Source != documents.SourcePurchase {
+		return payments.RefundQuote{}, false
+	}
+	q, ok := v.Refundable[d.SourceRef]
+	return q, ok && q.Eligible
 }

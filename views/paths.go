@@ -30,6 +30,7 @@ const (
 	PathHistoryDraft   = "/settings/billing/history/draft.pdf"
 	PathHistoryPDF     = "/settings/billing/history/:file"
 	PathBillingProfile = "/settings/billing/history/profile"
+	PathHistoryRefund  = "/settings/billing/history/refund/:id"
 	PathLimits         = "/settings/billing/limits"
 	PathPlans          = "/settings/billing/plans"
 	PathPlanCancel     = "/settings/billing/plans/cancel"
@@ -53,6 +54,10 @@ func UsageExecutionPath(executionID, query string) string {
 func UsageExecutionCSVPath(executionID string) string {
 	return PathUsage + "/executions/" + escapeSegment(executionID) + "/events.csv"
 }
+
+// HistoryRefundPath is where the History page confirms (GET) and makes (POST) the refund of
+// purchase id's unused credits.
+func HistoryRefundPath(id string) string { return PathHistory + "/refund/" + escapeSegment(id) }
 
 // PlanCheckoutPath is the demo checkout page of plan checkout id.
 func PlanCheckoutPath(id string) string { return PathPlans + "/checkout/" + escapeSegment(id) }

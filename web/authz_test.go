@@ -48,6 +48,8 @@ var authzRows = map[string][7]int{
 	"GET /settings/billing/history/draft.pdf":             {303, 200, 200, 200, 303, 303, 303},
 	"GET /settings/billing/history/:file":                 {303, 404, 404, 404, 303, 303, 303},
 	"POST /settings/billing/history/profile":              {303, 403, 400, 400, 403, 403, 403},
+	"GET /settings/billing/history/refund/:id":            {303, 403, 404, 404, 303, 303, 303},
+	"POST /settings/billing/history/refund/:id":           {303, 403, 404, 404, 403, 403, 403},
 	"POST /settings/billing/credits":                      {303, 403, 303, 303, 403, 403, 403},
 	"GET /settings/billing/credits/quote":                 {303, 403, 200, 200, 303, 303, 303},
 	"GET /settings/billing/credits/purchases/:id":         {303, 403, 404, 404, 303, 303, 303},

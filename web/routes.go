@@ -76,6 +76,8 @@ func (s *Server) routes() {
 	settings.GET(in(views.PathHistoryDraft), p.HistoryDraft)
 	settings.GET(in(views.PathHistoryPDF), p.HistoryPDF)
 	settings.POST(in(views.PathBillingProfile), p.SaveBillingProfile, requireAdmin)
+	settings.GET(in(views.PathHistoryRefund), p.HistoryRefundConfirm, requireAdmin)
+	settings.POST(in(views.PathHistoryRefund), p.HistoryRefund, requireAdmin)
 	settings.GET(in(views.PathLimits), p.Limits, requireAdmin)
 	settings.GET(in(views.PathPlans), p.Plans)
 	settings.POST(in(views.PathPlans), p.ChangePlan, requireAdmin)

@@ -2,6 +2,8 @@ package documents
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -106,13 +108,18 @@ func RefundRef(id int64) string { return fmt.Sprintf("refund_%d", id) }
 
 // FindCreditNote returns org's credit note of payments' refund id; ENOTFOUND when none.
 func (s *Service) FindCreditNote(ctx context.Context, orgID string, refundID int64) (*Document, error) {
-	var d *Document
-	err := s.inTx(ctx, func(tx *sqlx.Tx) (err error) {
-		d, err = s.bySource(ctx, tx, orgID, SourceRefund, RefundRef(refundID))
-		return err
-	})
-	if err == nil && d == nil {
-		err = billing.Errorf(billing.ENOTFOUND, "refund %d has no credit note", refundID)
+	return s.FindBySource(ctx, orgID, SourceRefund, RefundRef(refundID))
+}
+
+// FindBySource returns org's document issued for source and ref (a purchase id for
+// SourcePurchase); ENOTFOUND when none was issued.
+func (s *Service) FindBySource(ctx context.Context, orgID, source, ref string) (*Document, error) {
+	var d Document
+	if err := s.db.GetContext(ctx, &d, q.selectBySource, orgID, source, ref); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, billing.Errorf(billing.ENOTFOUND, "no document was issued for %s %s", source, ref)
+		}
+		return nil, fmt.Errorf("documents: find %s %s: %w", source, ref, err)
 	}
-	return d, err
+	return &d, d.decode()
 }
