@@ -4,6 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+
+	"github.com/jmoiron/sqlx"
 )
 
 //go:embed check.sql
@@ -35,6 +37,12 @@ var (
 		{checkQueries.Get("no-allotment-outlives-its-cycle"), "no allotment outlives its cycle"},
 		{checkQueries.Get("one-renewal-charge-per-cycle"), "a cycle has at most one renewal charge"},
 		{checkQueries.Get("plan-charge-points-at-its-allotment"), "every plan charge points at an allotment grant of its org and that grant's entry"},
+		{checkQueries.Get("paid-purchase-has-its-grant"), "a purchase is paid exactly when it has a grant, of its own amount and reference"},
+		{checkQueries.Get("no-purchase-granted-twice"), "no purchase is granted twice"},
+		{checkQueries.Get("paid-purchase-has-its-event"), "every paid purchase was granted on a processed provider event"},
+		{checkQueries.Get("refund-took-unused-credits-of-its-purchase"), "each refund removed its credits from its purchase's grant, no more than was unused"},
+		{checkQueries.Get("refund-money-within-its-share"), "a refund returns no more money than its credits' share of the price"},
+		{checkQueries.Get("refund-entry-is-a-refund"), "every refund entry is a recorded refund"},
 	}
 	selectOrgExists = checkQueries.Get("select-org-exists")
 )
@@ -57,10 +65,16 @@ func (v LedgerViolation) String() string {
 // when the ledger is sound; an unknown organization is ENOTFOUND. A capability that adds
 // ledger rules adds its invariant to check.sql and invariants.
 func (s *Service) CheckLedger(ctx context.Context, orgID string) ([]LedgerViolation, error) {
+	return CheckLedger(ctx, s.DB(), orgID)
+}
+
+// CheckLedger is Service.CheckLedger on a database handle: `lux check` and the tests'
+// billingtest.AssertLedger run the same rules.
+func CheckLedger(ctx context.Context, db sqlx.QueryerContext, orgID string) ([]LedgerViolation, error) {
 	var org any // NULL checks every organization
 	if orgID != "" {
 		var exists bool
-		if err := s.DB().GetContext(ctx, &exists, selectOrgExists, orgID); err != nil {
+		if err := sqlx.GetContext(ctx, db, &exists, selectOrgExists, orgID); err != nil {
 			return nil, fmt.Errorf("billing: check ledger: %w", err)
 		}
 		if !exists {
@@ -74,7 +88,7 @@ func (s *Service) CheckLedger(ctx context.Context, orgID string) ([]LedgerViolat
 			OrgID string `db:"org_id"`
 			Off   int64  `db:"off"`
 		}
-		if err := s.DB().SelectContext(ctx, &rows, inv.query, org); err != nil {
+		if err := sqlx.SelectContext(ctx, db, &rows, inv.query, org); err != nil {
 			return nil, fmt.Errorf("billing: check ledger (%s): %w", inv.rule, err)
 		}
 		for _, r := range rows {

@@ -113,5 +113,55 @@ WHERE ($1::text IS NULL OR c.org_id = $1) AND c.grant_id IS NOT NULL
   AND (g.org_id <> c.org_id OR g.kind <> 'plan_allotment' OR e.grant_id IS DISTINCT FROM g.id)
 GROUP BY c.org_id;
 
+-- name: paid-purchase-has-its-grant
+-- Payments: a purchase is paid exactly when it has a grant, of its own amount, kind, reference
+-- and organization.
+SELECT p.org_id, count(*) AS off FROM purchases p LEFT JOIN grants g ON g.id = p.grant_id
+WHERE ($1::text IS NULL OR p.org_id = $1)
+  AND ((p.status = 'paid') <> (g.id IS NOT NULL)
+       OR g.amount_mc <> p.credits_mc OR g.kind <> 'purchase' OR g.source_ref <> p.id OR g.org_id <> p.org_id)
+GROUP BY p.org_id;
+
+-- name: no-purchase-granted-twice
+SELECT p.org_id, count(*) AS off FROM purchases p
+WHERE ($1::text IS NULL OR p.org_id = $1)
+  AND (SELECT count(*) FROM grants g WHERE g.org_id = p.org_id AND g.kind = 'purchase' AND g.source_ref = p.id) > 1
+GROUP BY p.org_id;
+
+-- name: paid-purchase-has-its-event
+-- A purchase is granted only by acting on a provider's event, recorded in the same transaction
+-- (payment_events): a paid purchase without one was granted by something else.
+SELECT p.org_id, count(*) AS off FROM purchases p
+WHERE ($1::text IS NULL OR p.org_id = $1) AND p.status = 'paid'
+  AND NOT EXISTS (SELECT 1 FROM payment_events v WHERE v.purchase_id = p.id AND v.provider = p.provider)
+GROUP BY p.org_id;
+
+-- name: refund-took-unused-credits-of-its-purchase
+-- Each refund removed its credits from its purchase's grant (a refund entry of that grant,
+-- allocated to it), and no more than was unused.
+SELECT r.org_id, count(*) AS off FROM refunds r
+JOIN purchases p ON p.id = r.purchase_id
+JOIN ledger_entries e ON e.id = r.entry_id
+WHERE ($1::text IS NULL OR r.org_id = $1)
+  AND (e.kind <> 'refund' OR e.amount_mc <> -r.credits_mc OR e.grant_id IS DISTINCT FROM p.grant_id
+       OR r.org_id <> p.org_id OR e.org_id <> r.org_id
+       OR r.credits_mc > p.credits_mc - COALESCE((SELECT sum(a.amount_mc) FROM allocations a
+                                                    WHERE a.grant_id = p.grant_id AND a.entry_id <> r.entry_id), 0)
+       OR (SELECT sum(a.amount_mc) FROM allocations a WHERE a.entry_id = e.id AND a.grant_id = p.grant_id) IS DISTINCT FROM r.credits_mc)
+GROUP BY r.org_id;
+
+-- name: refund-money-within-its-share
+-- A refund returns no more money than its credits' share of the price (rounded half up).
+SELECT r.org_id, count(*) AS off FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+WHERE ($1::text IS NULL OR r.org_id = $1)
+  AND 2 * r.amount_cents * p.credits_mc > 2 * p.price_cents * r.credits_mc + p.credits_mc
+GROUP BY r.org_id;
+
+-- name: refund-entry-is-a-refund
+SELECT e.org_id, count(*) AS off FROM ledger_entries e
+WHERE ($1::text IS NULL OR e.org_id = $1) AND e.kind = 'refund'
+  AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.entry_id = e.id)
+GROUP BY e.org_id;
+
 -- name: select-org-exists
 SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1);
