@@ -33,34 +33,43 @@ func (h *Pages) LoginPage(c echo.Context) error {
 }
 
 // Login signs a person in (POST /login). A wrong email or password is a 401 with the form and
-// its message; too many failures from one address, for one email from one address, or for one
-// email from anywhere, are a 429 that says how long to wait.
+// its message; too many failures from one address, for one email from one address (this
+// server's counts), or for one email from anywhere (every server's count), are a 429 that says
+// how long to wait.
 func (h *Pages) Login(c echo.Context) error {
+	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
 	v := views.Login{CSRF: CSRFToken(c), Email: email, Next: SafeNext(c.FormValue("next"))}
 	ip := c.RealIP()
 	userKey := strings.ToLower(email) + "|" + ip
-	account := strings.ToLower(email)
-	if wait := max(h.loginByUser.Wait(userKey), h.loginByIP.Wait(ip), h.loginByAccount.Wait(account)); wait > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(seconds(wait)))
-		return h.loginFailed(v, billing.Errorf(billing.ERATELIMIT, "Too many sign-in attempts. Wait %s, then try again.", humanWait(wait)))
+	if wait := max(h.loginByUser.Wait(userKey), h.loginByIP.Wait(ip)); wait > 0 {
+		return h.loginFailed(v, tooManyAttempts(c, wait))
 	}
 	if email == "" || c.FormValue("password") == "" {
 		return h.loginFailed(v, billing.Errorf(billing.EINVALID, "Enter your email and password."))
 	}
-	user, err := h.Identity.Authenticate(c.Request().Context(), email, c.FormValue("password"))
+	wait, err := h.Identity.TakeSignInAttempt(ctx, email)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return h.loginFailed(v, tooManyAttempts(c, wait))
+	}
+	user, err := h.Identity.Authenticate(ctx, email, c.FormValue("password"))
 	if err != nil {
 		if billing.ErrorCode(err) == billing.EUNAUTHORIZED {
 			h.loginByUser.Hit(userKey)
 			h.loginByIP.Hit(ip)
-		}
-		if billing.ErrorCode(err) == billing.EUNAUTHORIZED {
-			h.loginByAccount.Hit(account)
+		} else if err := h.Identity.GiveBackSignInAttempt(ctx, email); err != nil {
+			return err
 		}
 		return h.loginFailed(v, err)
 	}
+	if err := h.Identity.GiveBackSignInAttempt(ctx, email); err != nil {
+		return err
+	}
 	h.loginByUser.Reset(userKey)
-	ms, err := h.Identity.Memberships(c.Request().Context(), user.ID)
+	ms, err := h.Identity.Memberships(ctx, user.ID)
 	if err != nil {
 		return err
 	}
@@ -75,6 +84,12 @@ func (h *Pages) Login(c echo.Context) error {
 		return err
 	}
 	return redirect(c, orDefault(v.Next, "/settings/billing"))
+}
+
+// tooManyAttempts is the 429 of a throttled sign-in, with its Retry-After header.
+func tooManyAttempts(c echo.Context, wait time.Duration) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(seconds(wait)))
+	return billing.Errorf(billing.ERATELIMIT, "Too many sign-in attempts. Wait %s, then try again.", humanWait(wait))
 }
 
 // loginFailed answers a failed sign-in with the form and err's message (see Inline): the form

@@ -21,24 +21,22 @@ import (
 type Pages struct {
 	Domain
 	sessions Sessions
-	// Failed sign-ins are throttled per email and address, per address, and per account
-	// whatever the address (so that many addresses cannot share out the guessing); sign-ups
-	// per address.
-	loginByUser    *Throttle
-	loginByIP      *Throttle
-	loginByAccount *Throttle
-	signups        *Throttle
+	// Failed sign-ins are throttled per email and address and per address by each server;
+	// per account whatever the address, by every server together (identity.TakeSignInAttempt),
+	// so that many addresses and replicas cannot share out the guessing. Sign-ups per address.
+	loginByUser *Throttle
+	loginByIP   *Throttle
+	signups     *Throttle
 }
 
 // NewPages returns the page handlers. sessions keeps who is signed in.
 func NewPages(d Domain, sessions Sessions) *Pages {
 	return &Pages{
-		Domain:         d,
-		sessions:       sessions,
-		loginByUser:    NewThrottle(5, time.Minute),
-		loginByIP:      NewThrottle(30, time.Minute),
-		loginByAccount: NewThrottle(10, 15*time.Minute),
-		signups:        NewThrottle(10, 10*time.Minute),
+		Domain:      d,
+		sessions:    sessions,
+		loginByUser: NewThrottle(5, time.Minute),
+		loginByIP:   NewThrottle(30, time.Minute),
+		signups:     NewThrottle(10, 10*time.Minute),
 	}
 }
 

@@ -57,6 +57,8 @@ const (
 	NavPlans      = "plans"
 	NavCalculator = "calculator"
 	NavAPIKeys    = "api-keys"
+	NavMembers    = "members"
+	NavAccount    = "account"
 )
 
 // BillingNav lists the billing pages in nav order; AdminOnly ones are hidden from members.
@@ -73,6 +75,12 @@ var BillingNav = []NavItem{
 // DeveloperNav lists the developer settings pages.
 var DeveloperNav = []NavItem{
 	{NavAPIKeys, "API keys", PathAPIKeys, "key", false},
+}
+
+// AccountNav lists the organization's people and the user's own sign-in settings.
+var AccountNav = []NavItem{
+	{NavMembers, "Members", PathMembers, "user", false},
+	{NavAccount, "Sign-in & security", PathAccount, "lock", false},
 }
 
 // visible returns the items the shell's user may open.

@@ -38,6 +38,10 @@ const (
 	PathCalculator     = "/settings/billing/calculator"
 	PathAPIKeys        = "/settings/api-keys"
 	PathRevokeKey      = "/settings/api-keys/:id/revoke"
+	PathAccount        = "/settings/account"
+	PathPassword       = "/settings/account/password"
+	PathMembers        = "/settings/members"
+	PathRemoveMember   = "/settings/members/:userID/remove"
 )
 
 // UsageFlowPath is the drill-down page of a flow, keeping the usage view's query.

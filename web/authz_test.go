@@ -90,6 +90,10 @@ var authzRows = map[string][7]int{
 	"GET /settings/billing/plans/checkout/:id":                       {303, 403, 404, 404, 303, 303, 303},
 	"POST /settings/billing/plans/checkout/:id":                      {303, 403, 404, 404, 403, 403, 403},
 	"POST /settings/api-keys/:id/revoke":                             {303, 403, 303, 404, 403, 403, 403},
+	"GET /settings/account":                                          {303, 200, 200, 200, 303, 303, 303},
+	"POST /settings/account/password":                                {303, 400, 400, 400, 403, 403, 403}, // empty form
+	"GET /settings/members":                                          {303, 200, 200, 200, 303, 303, 303},
+	"POST /settings/members/:userID/remove":                          {303, 403, 303, 404, 403, 403, 403},
 }
 
 // authzWorld is org A (admin, member, usage, keys) and org B (its admin), with a browser per
@@ -168,6 +172,15 @@ func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, ca
 			t.Fatal(err)
 		}
 		fill[":id"] = strconv.FormatInt(id, 10)
+	}
+	if strings.HasSuffix(route, "/remove") {
+		// A member of org A of its own, so that no caller's session ends.
+		email := w.s.Member(w.orgA, fmt.Sprintf("victim%d@example.com", n), identity.RoleMember)
+		u, err := w.s.Identity.FindUserByEmail(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill[":userID"] = u.ID
 	}
 	for p, v := range fill {
 		path = strings.Replace(path, p, v, 1)

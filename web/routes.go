@@ -88,6 +88,10 @@ func (s *Server) routes() {
 	settings.GET(in(views.PathAPIKeys), p.APIKeys)
 	settings.POST(in(views.PathAPIKeys), p.CreateAPIKey)
 	settings.POST(in(views.PathRevokeKey), p.RevokeAPIKey)
+	settings.GET(in(views.PathAccount), p.Account)
+	settings.POST(in(views.PathPassword), p.ChangePassword)
+	settings.GET(in(views.PathMembers), p.Members)
+	settings.POST(in(views.PathRemoveMember), p.RemoveMember, requireAdmin)
 }
 
 // healthz answers 200 when the server can reach its database, 503 otherwise.

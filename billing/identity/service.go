@@ -11,7 +11,8 @@ import "github.com/luxstudio/lux-billing/billing"
 type Service struct {
 	core  *billing.Service
 	store *billing.Store
-	keys  keyCache // recently authenticated API keys
+	keys  keyCache    // recently authenticated API keys
+	limit signInLimit // the per-account sign-in limit's sweeps
 }
 
 // New returns identity over the core. Its API key cache is dropped whenever keys or

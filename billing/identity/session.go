@@ -23,12 +23,14 @@ var sessionSQL string
 // sessionQ holds the statements of session.sql.
 var sessionQ = func() struct {
 	InsertSession, DeleteExpiredOfUser, SelectSessionUser, TouchSession, DeleteSession,
-	DeleteSessionsOfUser, UpdatePassword, DeleteMembership, CountOtherAdmins string
+	DeleteSessionsOfUser, UpdatePassword, DeleteMembership, LockOrgAdmins, SelectOrgMembers,
+	TakeSignInAttempt, GiveBackSignInAttempt, SweepSignInAttempts string
 } {
 	f := billing.ParseQueries("billing/identity/session.sql", sessionSQL)
 	var q struct {
 		InsertSession, DeleteExpiredOfUser, SelectSessionUser, TouchSession, DeleteSession,
-		DeleteSessionsOfUser, UpdatePassword, DeleteMembership, CountOtherAdmins string
+		DeleteSessionsOfUser, UpdatePassword, DeleteMembership, LockOrgAdmins, SelectOrgMembers,
+		TakeSignInAttempt, GiveBackSignInAttempt, SweepSignInAttempts string
 	}
 	q.InsertSession = f.Get("insert-session")
 	q.DeleteExpiredOfUser = f.Get("delete-expired-sessions-of-user")
@@ -38,7 +40,11 @@ var sessionQ = func() struct {
 	q.DeleteSessionsOfUser = f.Get("delete-sessions-of-user")
 	q.UpdatePassword = f.Get("update-password")
 	q.DeleteMembership = f.Get("delete-membership")
-	q.CountOtherAdmins = f.Get("count-other-admins")
+	q.LockOrgAdmins = f.Get("lock-org-admins")
+	q.SelectOrgMembers = f.Get("select-org-members")
+	q.TakeSignInAttempt = f.Get("take-sign-in-attempt")
+	q.GiveBackSignInAttempt = f.Get("give-back-sign-in-attempt")
+	q.SweepSignInAttempts = f.Get("sweep-sign-in-attempts")
 	return q
 }()
 
@@ -134,9 +140,9 @@ func (s *Service) EndSessions(ctx context.Context, userID string) (int64, error)
 }
 
 // ChangePassword sets a user's password after checking the current one (EUNAUTHORIZED when it
-// is wrong; EINVALID when the new one breaks the rules of sign-up). Every session of the user
-// ends (a trigger on users), so a stolen cookie stops working; the caller starts a new session
-// for the person who changed it.
+// is wrong; EINVALID when the new one breaks the rules of sign-up or is the current one). Every
+// session of the user ends (a trigger on users), so a stolen cookie stops working; the caller
+// starts a new session for the person who changed it.
 func (s *Service) ChangePassword(ctx context.Context, userID, current, next string) error {
 	u, err := s.FindUserByID(ctx, userID)
 	if err != nil {
@@ -149,6 +155,9 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next stri
 	if err := in.validate(); err != nil {
 		return err
 	}
+	if next == current {
+		return billing.Errorf(billing.EINVALID, "choose a new password, not the current one")
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(next), bcrypt.DefaultCost)
 	if err != nil {
 		return fmt.Errorf("billing: hash password: %w", err)
@@ -160,24 +169,55 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next stri
 }
 
 // RemoveMember takes a user out of an organization. Their sessions end at once (a trigger on
-// memberships) and their API keys of that org stop working (the key cache is told). The last
-// admin cannot be removed (ECONFLICT); a user who is not a member is ENOTFOUND.
+// memberships) and their API keys of that org stop working (a key needs its owner's
+// membership). The last admin cannot be removed (ECONFLICT), even by two admins removing each
+// other at the same moment (the admins' rows are locked first); a user who is not a member is
+// ENOTFOUND.
 func (s *Service) RemoveMember(ctx context.Context, orgID, userID string) error {
-	return s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var others int
-		if err := tx.GetContext(ctx, &others, sessionQ.CountOtherAdmins, orgID, userID); err != nil {
-			return fmt.Errorf("billing: count admins: %w", err)
+	err := s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var admins []string
+		if err := tx.SelectContext(ctx, &admins, sessionQ.LockOrgAdmins, orgID); err != nil {
+			return fmt.Errorf("billing: lock admins: %w", err)
 		}
-		m, err := s.FindMembership(ctx, orgID, userID)
+		var m Membership
+		err := tx.GetContext(ctx, &m, queries.SelectMembership, orgID, userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return billing.Errorf(billing.ENOTFOUND, "%s is not a member of this organization", billing.Quote(userID))
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("billing: find member: %w", err)
 		}
-		if m.IsAdmin() && others == 0 {
-			return billing.Errorf(billing.ECONFLICT, "%s is the last admin of %s: make another member admin first", userID, m.OrgName)
+		if m.IsAdmin() && len(admins) <= 1 {
+			return billing.Errorf(billing.ECONFLICT, "the last admin of %s cannot be removed: make another member admin first", m.OrgName)
 		}
 		if _, err := tx.ExecContext(ctx, sessionQ.DeleteMembership, orgID, userID); err != nil {
 			return fmt.Errorf("billing: remove member: %w", err)
 		}
 		return nil
 	})
+	if err == nil {
+		s.keys.clear() // other servers hear of it through lux_auth
+	}
+	return err
+}
+
+// Member is one person of an organization, for the members list.
+type Member struct {
+	UserID  string    `db:"id"`
+	Email   string    `db:"email"`
+	Name    string    `db:"name"`
+	Role    string    `db:"role"`
+	AddedAt time.Time `db:"created_at"`
+}
+
+// IsAdmin reports whether the member is an admin of the organization.
+func (m Member) IsAdmin() bool { return m.Role == RoleAdmin }
+
+// Members returns the members of org, admins first, then by name.
+func (s *Service) Members(ctx context.Context, orgID string) ([]Member, error) {
+	out := []Member{}
+	if err := s.store.DB().SelectContext(ctx, &out, sessionQ.SelectOrgMembers, orgID); err != nil {
+		return nil, fmt.Errorf("billing: members: %w", err)
+	}
+	return out, nil
 }
