@@ -75,6 +75,33 @@ func TestLogin_PerAccountLimitAppliesWhateverTheAddress(t *testing.T) {
 	s.Browser().Login("bob@example.com", "correct horse")
 }
 
+// Two replicas behind one proxy share the account's limit: attempts spread over both are
+// counted together (the per-address limits stay each server's own).
+func TestLogin_PerAccountLimitHoldsAcrossServers(t *testing.T) {
+	t.Parallel()
+	one := newSiteOpts(t, webtest.Options{TrustedProxies: []string{"127.0.0.1", "::1"}})
+	two := webtest.SiteOf(t, one.Replica(t))
+	one.SignedUp("ada@example.com", "Org")
+	sites := []*webtest.Site{one, two}
+	for i := 0; i < identity.AccountAttempts; i++ {
+		bad := url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}} // a new browser's token each time
+		p := sites[i%2].Browser().Post("/login", "/login", bad, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		webtest.WantStatus(t, p, http.StatusUnauthorized)
+	}
+	for i, s := range sites {
+		// Each server saw only half the failures, from addresses it never saw before.
+		p := s.Browser().Post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}},
+			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		webtest.WantStatus(t, p, http.StatusTooManyRequests)
+		if p.Header.Get("Retry-After") == "" {
+			t.Errorf("server %d: no Retry-After", i+1)
+		}
+	}
+	// Someone else signs in on either server.
+	one.SignedUp("bob@example.com", "Org B")
+	two.Browser().Login("bob@example.com", "correct horse")
+}
+
 func TestTrustedProxies_AreChecked(t *testing.T) {
 	for _, bad := range []string{"nonsense", "10.0.0.0/99", "1.2.3.4.5"} {
 		if _, err := web.ParseTrustedProxies(bad); err == nil {

@@ -3,6 +3,7 @@
 package webtest
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,11 @@ func New(t testing.TB, o Options) *Server {
 		opts = append(opts, billing.WithClock(o.Clock.Now))
 	}
 	svc, db := billingtest.NewService(t, opts...)
+	return serverOn(svc, db, o).Serve(t, o.BaseURL)
+}
+
+// serverOn is the domain over core svc as o configures it.
+func serverOn(svc *billing.Service, db *sqlx.DB, o Options) *Server {
 	s := &Server{Domain: handlers.NewDomain(svc), DB: db, Clock: o.Clock, opts: o}
 	if o.Payments != nil {
 		cfg := *o.Payments
@@ -62,7 +68,22 @@ func New(t testing.TB, o Options) *Server {
 		}
 		s.Payments = payments.New(svc, s.Identity, cfg)
 	}
-	return s.Serve(t, o.BaseURL)
+	return s
+}
+
+// Replica starts a second server as another replica would be: its own domain (core, identity,
+// caches, throttles) over the same database; it stops with the test.
+func (s *Server) Replica(t testing.TB) *Server {
+	t.Helper()
+	var opts []billing.Option
+	if s.Clock != nil {
+		opts = append(opts, billing.WithClock(s.Clock.Now))
+	}
+	svc, err := billing.New(context.Background(), s.DB, opts...)
+	if err != nil {
+		t.Fatalf("webtest: replica: %v", err)
+	}
+	return serverOn(svc, s.DB, s.opts).Serve(t, s.opts.BaseURL)
 }
 
 // Serve starts another server over the same domain and database at baseURL (to compare
