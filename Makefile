@@ -23,11 +23,12 @@ test: generate $(STRIPE_MOCK)
 	@url=$$(scripts/postgres.sh postgres) && \
 	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) $(GO) test -race -count=1 -timeout 20m ./...
 
-## test-faults: the fault suite (kill -9 under load, database outage, replays) on the real
-## binary and private PostgreSQL clusters, then every fuzz target for FUZZTIME each
-test-faults: generate
+## test-faults: the fault suite (kill -9 under load, database outage, replayed usage and Stripe
+## webhooks) on the real binary and private PostgreSQL clusters, then every fuzz target for
+## FUZZTIME each
+test-faults: generate $(STRIPE_MOCK)
 	@scripts/setup.sh faults
-	$(GO) test -tags faults -count=1 -v -timeout 10m ./faults/ 2>&1 | grep -E '^(=== RUN|--- |FAIL|ok|PASS)|FIGURES|seed|_test.go' ; exit $${PIPESTATUS[0]}
+	LUX_STRIPE_MOCK=$(STRIPE_MOCK) $(GO) test -tags faults -count=1 -v -timeout 10m ./faults/ 2>&1 | grep -E '^(=== RUN|--- |FAIL|ok|PASS)|FIGURES|seed|_test.go' ; exit $${PIPESTATUS[0]}
 	@$(MAKE) --no-print-directory fuzz
 
 ## fuzz: every Go fuzz target for FUZZTIME each (default 5s)

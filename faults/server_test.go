@@ -55,11 +55,12 @@ type server struct {
 	exit  chan struct{}
 	log   *os.File
 	start time.Time
+	env   []string // more environment for lux serve (e.g. Stripe's settings)
 }
 
 // newServer prepares a server for the database at dsn (created and migrated here) and starts
-// it.
-func newServer(t *testing.T, dsn string) *server {
+// it, with env added to its environment.
+func newServer(t *testing.T, dsn string, env ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -76,7 +77,7 @@ func newServer(t *testing.T, dsn string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, dsn: dsn, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir: dir, log: lf}
+	s := &server{t: t, dsn: dsn, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir: dir, log: lf, env: env}
 	t.Cleanup(func() {
 		s.kill()
 		lf.Close()
@@ -98,6 +99,7 @@ func (s *server) run() {
 	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.dsn, "LUX_ADDR="+s.addr,
 		"LUX_BASE_URL=http://"+s.addr, "LUX_SESSION_SECRET="+strings.Repeat("s", 32), "LUX_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, s.env...)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -274,14 +276,15 @@ type env struct {
 	org, key string
 }
 
-// newEnv starts a private cluster and the real server on it, and signs up an organization.
-func newEnv(t *testing.T, email string) *env {
+// newEnv starts a private cluster and the real server on it (with serverEnv added to its
+// environment), and signs up an organization.
+func newEnv(t *testing.T, email string, serverEnv ...string) *env {
 	t.Helper()
 	e := &env{seed: uint64(time.Now().UnixNano())}
 	t.Logf("seed %d", e.seed)
 	e.pg = newCluster(t)
 	e.dsn = e.pg.url("lux")
-	e.srv = newServer(t, e.dsn)
+	e.srv = newServer(t, e.dsn, serverEnv...)
 	e.org, e.key = seedOrg(t, e.dsn, email)
 	return e
 }

@@ -48,7 +48,7 @@ func StartStripeMock() (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	base := "http://" + httpAddr
-	p, err := StartProcess(context.Background(), exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr), base+"/v1/balance", 30*time.Second)
+	p, err := StartProcess(context.Background(), exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr), base+"/v1/balance", 90*time.Second)
 	if err != nil {
 		return "", nil, fmt.Errorf("stripe-mock: %w", err)
 	}
