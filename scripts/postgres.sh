@@ -2,34 +2,30 @@
 # Finds or starts a PostgreSQL server for Lux and prints a database URL for database $1
 # (default lux):
 #   1. DATABASE_URL, when set;
-#   2. the server on 127.0.0.1:5432, when one answers;
-#   3. otherwise (or with LUX_PRIVATE_PG=1) a private cluster under .data/postgres on port 55432, created on first use from
-#      the installed PostgreSQL binaries.
+#   2. the server on 127.0.0.1:5432, when one answers and lets user postgres in without a
+#      password;
+#   3. otherwise (or with LUX_PRIVATE_PG=1) a private cluster on port 55432, created on first
+#      use from the installed PostgreSQL binaries: under .data/postgres, or — as root, when the
+#      postgres user cannot reach the clone (a home directory such as /root is private) — under
+#      the postgres user's home.
 set -euo pipefail
 db="${1:-lux}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/pglib.sh"
 
 if [ -n "${DATABASE_URL:-}" ]; then
   echo "$DATABASE_URL"
   exit 0
 fi
 
-ready() { # host port
-  if command -v pg_isready >/dev/null 2>&1; then
-    pg_isready -q -h "$1" -p "$2" 2>/dev/null
-  else
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-  fi
-}
-
-if [ -z "${LUX_PRIVATE_PG:-}" ] && ready 127.0.0.1 5432; then
+if [ -z "${LUX_PRIVATE_PG:-}" ] && usable_5432; then
   echo "postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
   exit 0
 fi
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
-  echo "No PostgreSQL is running on 127.0.0.1:5432 and none is installed." >&2
+pgbin=$(pg_bindir)
+if [ -z "$pgbin" ]; then
+  echo "No PostgreSQL Lux can use is running on 127.0.0.1:5432 and none is installed." >&2
   echo "Install it with:  sudo apt-get install -y postgresql   (or set DATABASE_URL)" >&2
   exit 1
 fi
@@ -37,13 +33,20 @@ fi
 dir="$root/.data/postgres"
 port=55432
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$root/.data" && chmod 755 "$root/.data"
+  if ! (cd / && runuser -u postgres -- test -x "$root/.data"); then
+    # The clone is in a directory the postgres user may not enter: keep the cluster in its home.
+    home=$(getent passwd postgres | cut -d: -f6)
+    dir="${home:-/var/lib/postgresql}/lux-$(printf %s "$root" | sha256sum | cut -c1-12)"
+  fi
+fi
 if ! ready 127.0.0.1 "$port"; then
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     mkdir -p "$dir/sock"
     if [ "$(id -u)" = 0 ]; then
-      chmod 755 "$root/.data" # the postgres user must reach its cluster
       chown -R postgres:postgres "$dir"
     fi
     as_pg "$pgbin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the make targets need from Debian packages when it is missing, so that a fresh
 # clone needs no other step than `make run` or `make test`:
-#   scripts/setup.sh run     PostgreSQL (unless DATABASE_URL is set or a server answers on :5432)
+#   scripts/setup.sh run     PostgreSQL (unless DATABASE_URL is set, a server on :5432 lets user
+#                            postgres in without a password, or the server binaries are installed)
 #   scripts/setup.sh test    PostgreSQL, Chromium (browser tests), poppler-utils (PDF checks)
 #   scripts/setup.sh faults  PostgreSQL's binaries (the fault suite runs private clusters)
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
@@ -9,18 +10,16 @@ set -euo pipefail
 what="${1:-test}"
 pkgs=()
 
-have_pg_binaries() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
-pg_answers() {
-  if command -v pg_isready >/dev/null 2>&1; then pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null
-  else (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; fi
-}
+. "$(dirname "$0")/pglib.sh"
 
 case "$what" in
   run | test)
-    if [ -z "${DATABASE_URL:-}" ] && ! pg_answers && ! have_pg_binaries; then pkgs+=(postgresql); fi
+    # scripts/postgres.sh then uses the server on :5432 if it lets postgres in without a
+    # password, else starts a private cluster from the binaries.
+    if [ -z "${DATABASE_URL:-}" ] && ! usable_5432 && [ -z "$(pg_bindir)" ]; then pkgs+=(postgresql); fi
     ;;
   faults)
-    have_pg_binaries || pkgs+=(postgresql)
+    [ -n "$(pg_bindir)" ] || pkgs+=(postgresql)
     ;;
   *) echo "usage: $0 run|test|faults" >&2; exit 2 ;;
 esac
