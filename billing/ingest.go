@@ -71,6 +71,7 @@ type orgBatch struct {
 	inserted map[string]bool
 	stored   map[string]storedEvent
 	fresh    []*pricedEvent // inserted now: these are charged
+	unfunded Millicredits   // the part of the charge no grant paid (recordFast)
 }
 
 // memberUsage is a member's limit and usage in the current cycle.
@@ -145,6 +146,17 @@ func (s *Service) recordTx(ctx context.Context, jobs []*usageJob) (map[*usageJob
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.lockLedgers(ctx, tx, batches, now); err != nil {
 			return err
+		}
+		fast, err := s.recordFast(ctx, tx, batches, now)
+		if err != nil {
+			return err
+		}
+		if fast {
+			for _, b := range batches {
+				b.applyCharge()
+				b.answer(answers)
+			}
+			return nil
 		}
 		if err := s.checkMembers(ctx, tx, batches, failed); err != nil {
 			return err

@@ -104,10 +104,7 @@ func (w *usageWrite) add(b *orgBatch, loc *time.Location) {
 	for _, e := range b.fresh {
 		total += e.Cost
 	}
-	memo := fmt.Sprintf("Usage: %d events", len(b.fresh))
-	if len(b.fresh) == 1 {
-		memo = fmt.Sprintf("Usage: %s (%s)", TypeLabel(b.fresh[0].Type), b.fresh[0].FlowID)
-	}
+	memo := usageMemo(b.fresh)
 	unfunded := lt.allocateDebit(b.entryID, total)
 	w.entries = append(w.entries, entryRow{ID: b.entryID, OrgID: b.org, Amount: int64(-total), Unfunded: int64(unfunded), Memo: memo})
 	for _, a := range lt.allocs {

@@ -48,6 +48,7 @@ type queryText struct {
 	DeleteUsageDaily       string
 	RebuildUsageDaily      string
 	SelectGrantRemainders  string
+	RecordUsage            string
 }
 
 // queries is read-only after package initialisation; a missing name panics there.
@@ -92,5 +93,6 @@ var queries = func() queryText {
 		DeleteUsageDaily:       f.Get("delete-usage-daily"),
 		RebuildUsageDaily:      f.Get("rebuild-usage-daily"),
 		SelectGrantRemainders:  f.Get("select-grant-remainders"),
+		RecordUsage:            f.Get("record-usage"),
 	}
 }()

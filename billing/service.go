@@ -9,6 +9,7 @@ package billing
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -24,6 +25,8 @@ type Service struct {
 	rates *RateCard
 
 	coalescer coalescer // usage batches share transactions
+	slowOnly  bool      // tests: record every group through the Go path (ingest_fast.go)
+	fastRuns  atomic.Int64
 
 	planPrices   planPrices // monthly price of each plan: configuration over the plans table
 	planInvoicer PlanInvoicer

@@ -1,0 +1,9 @@
+package billing
+
+// Test hooks of the ingestion paths (ingest_fast.go).
+
+// SlowPathOnly makes s record every group through the Go path, to compare the two paths.
+func SlowPathOnly(s *Service) { s.slowOnly = true }
+
+// FastGroups is the number of groups s recorded in one round trip (record_usage).
+func FastGroups(s *Service) int64 { return s.fastRuns.Load() }

@@ -1,0 +1,156 @@
+-- +goose Up
+-- Ingestion in one round trip (billing/ingest_fast.go). The caller has locked the group's
+-- accounts (lock-accounts, which also rolls ended cycles over) in the same transaction; this
+-- function then records and charges every event of the group in one call: members checked,
+-- events inserted, each org's cost allocated across its live grants (soonest expiry first,
+-- never-expiring oldest first; what no grant pays becomes arrears), and the ledger entry,
+-- allocations, grant remainders, account, member counters, daily rollup, execution totals and
+-- new flows written. It is the same work as the Go path (lock-accounts … write-usage in
+-- billing/queries.sql), for the common case only: when a user is not a member, an event id was
+-- recorded before (a retry or a conflict) or a live grant has expired, it writes nothing and
+-- returns no row, and the caller takes the Go path, which handles those cases, in the same
+-- transaction.
+--
+-- Every statement of a VOLATILE function takes a new snapshot under READ COMMITTED, so the
+-- grants and counters read here are the latest committed ones under the caller's locks.
+--
+-- Returns one 'entry' row per org (r_a: its usage entry id, r_b: the part no grant paid) and
+-- one 'member' row per (org, user) of the group (r_a: the member's monthly limit or NULL,
+-- r_b: their usage in the cycle after the charge).
+-- +goose StatementBegin
+CREATE FUNCTION record_usage(
+    p_now      timestamptz,
+    p_orgs     text[],        -- the group's orgs, distinct
+    p_memos    text[],        -- each org's usage entry memo
+    p_org      text[],        -- then one element per event, ids distinct within an org
+    p_id       text[],
+    p_flow     text[],
+    p_exec     text[],
+    p_user     text[],
+    p_type     text[],
+    p_model    text[],
+    p_qty      bigint[],
+    p_cost     bigint[],
+    p_occurred timestamptz[],
+    p_hash     bytea[])
+RETURNS TABLE (r_kind text, r_org text, r_user text, r_a bigint, r_b bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_entries bigint[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT o, u FROM unnest(p_org, p_user) AS e(o, u)) AS p
+               WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = p.o AND m.user_id = p.u)) THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_org, p_id) AS e(o, i)
+               JOIN usage_events u ON u.org_id = e.o AND u.id = e.i) THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM grants g
+               WHERE g.org_id = ANY (p_orgs) AND g.remaining_mc > 0 AND g.expires_at <= p_now) THEN
+        RETURN;
+    END IF;
+
+    SELECT array_agg(nextval('ledger_entries_id_seq')) INTO v_entries
+    FROM generate_series(1, cardinality(p_orgs));
+
+    -- Key order (org, id) as the Go path inserts them. A duplicate key here is a bug (checked
+    -- above under the locks): it fails the transaction rather than skip an event.
+    INSERT INTO usage_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity,
+                              cost_mc, occurred_at, received_at, entry_id, body_hash)
+    SELECT e.o, e.i, e.f, e.x, e.u, e.t, e.m, e.q, e.c, e.at, p_now, en.id, e.h
+    FROM unnest(p_org, p_id, p_flow, p_exec, p_user, p_type, p_model, p_qty, p_cost, p_occurred, p_hash)
+         AS e(o, i, f, x, u, t, m, q, c, at, h)
+    JOIN unnest(p_orgs, v_entries) AS en(o, id) ON en.o = e.o
+    ORDER BY e.o COLLATE "C", e.i COLLATE "C";
+
+    RETURN QUERY
+    WITH ev AS (
+        SELECT * FROM unnest(p_org, p_id, p_flow, p_exec, p_user, p_type, p_model, p_qty, p_cost, p_occurred)
+                 AS e(o, i, f, x, u, t, m, q, c, at)
+    ), tot AS (
+        -- each org's entry and total cost
+        SELECT en.o, en.id AS entry_id, en.memo, COALESCE(sum(ev.c), 0)::bigint AS total
+        FROM unnest(p_orgs, v_entries, p_memos) AS en(o, id, memo)
+        LEFT JOIN ev ON ev.o = en.o
+        GROUP BY en.o, en.id, en.memo
+    ), live AS (
+        -- live grants in consumption order, with what the grants before each one hold
+        SELECT g.id, g.org_id, g.remaining_mc,
+               (sum(g.remaining_mc) OVER (PARTITION BY g.org_id ORDER BY g.expires_at NULLS LAST, g.id)
+                - g.remaining_mc)::bigint AS ahead
+        FROM grants g
+        WHERE g.org_id = ANY (p_orgs) AND g.remaining_mc > 0
+    ), take AS (
+        -- what each grant pays: all it holds, or the rest of the cost
+        SELECT l.id, l.org_id, t.entry_id, LEAST(l.remaining_mc, t.total - l.ahead) AS amount
+        FROM live l JOIN tot t ON t.o = l.org_id
+        WHERE t.total > l.ahead
+    ), paid AS (
+        SELECT t.o, t.entry_id, t.memo, t.total,
+               t.total - COALESCE((SELECT sum(k.amount) FROM take k WHERE k.org_id = t.o), 0)::bigint AS unfunded
+        FROM tot t
+    ), entry AS (
+        INSERT INTO ledger_entries (id, org_id, kind, amount_mc, unfunded_mc, memo, created_at)
+        SELECT p.entry_id, p.o, 'usage', -p.total, p.unfunded, p.memo, p_now FROM paid p
+    ), alloc AS (
+        INSERT INTO allocations (org_id, entry_id, grant_id, amount_mc, settled, created_at)
+        SELECT k.org_id, k.entry_id, k.id, k.amount, false, p_now FROM take k ORDER BY k.id
+    ), grant_rem AS (
+        UPDATE grants g SET remaining_mc = g.remaining_mc - k.amount
+        FROM take k WHERE g.id = k.id
+    ), acct AS (
+        UPDATE accounts a SET balance_mc = a.balance_mc - p.total, arrears_mc = a.arrears_mc + p.unfunded,
+               cycle_used_mc = a.cycle_used_mc + p.total, updated_at = p_now
+        FROM paid p WHERE a.org_id = p.o
+    ), daily AS (
+        -- days cut in the org's zone, as rebuild-usage-daily cuts them
+        INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+        SELECT ev.o, CAST(ev.at AT TIME ZONE o.timezone AS date), ev.f, ev.u, ev.t, ev.m,
+               sum(ev.c), sum(ev.q), count(*)
+        FROM ev JOIN orgs o ON o.id = ev.o
+        GROUP BY 1, 2, 3, 4, 5, 6
+        ORDER BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
+            credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
+            quantity = usage_daily.quantity + EXCLUDED.quantity,
+            events = usage_daily.events + EXCLUDED.events
+    ), execs AS (
+        -- a new execution row takes the flow and user of its first event by id
+        INSERT INTO execution_usage (org_id, execution_id, type, flow_id, user_id, credits_mc, events,
+                                     first_at, last_at)
+        SELECT ev.o, ev.x, ev.t, (array_agg(ev.f ORDER BY ev.i COLLATE "C"))[1],
+               (array_agg(ev.u ORDER BY ev.i COLLATE "C"))[1], sum(ev.c), count(*), min(ev.at), max(ev.at)
+        FROM ev
+        GROUP BY ev.o, ev.x, ev.t
+        ORDER BY 1, 2, 3
+        ON CONFLICT (org_id, execution_id, type) DO UPDATE SET
+            credits_mc = execution_usage.credits_mc + EXCLUDED.credits_mc,
+            events = execution_usage.events + EXCLUDED.events,
+            first_at = LEAST(execution_usage.first_at, EXCLUDED.first_at),
+            last_at = GREATEST(execution_usage.last_at, EXCLUDED.last_at)
+    ), new_flows AS (
+        INSERT INTO flows (org_id, id, created_at)
+        SELECT DISTINCT ev.o, ev.f, p_now FROM ev
+        ORDER BY 1, 2
+        ON CONFLICT DO NOTHING
+    ), member AS (
+        INSERT INTO member_cycle_usage (org_id, user_id, cycle_start, used_mc)
+        SELECT ev.o, ev.u, a.cycle_start, sum(ev.c)
+        FROM ev JOIN accounts a ON a.org_id = ev.o
+        GROUP BY ev.o, ev.u, a.cycle_start
+        ORDER BY 1, 2
+        ON CONFLICT (org_id, user_id, cycle_start)
+        DO UPDATE SET used_mc = member_cycle_usage.used_mc + EXCLUDED.used_mc
+        RETURNING member_cycle_usage.org_id, member_cycle_usage.user_id, member_cycle_usage.used_mc
+    )
+    SELECT 'entry'::text, p.o, ''::text, p.entry_id, p.unfunded FROM paid p
+    UNION ALL
+    SELECT 'member'::text, m.org_id, m.user_id, ms.monthly_limit_mc, m.used_mc
+    FROM member m JOIN memberships ms ON ms.org_id = m.org_id AND ms.user_id = m.user_id;
+END;
+$$;
+-- +goose StatementEnd
+
+-- +goose Down
+SELECT 'forward-only';
