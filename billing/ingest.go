@@ -152,8 +152,14 @@ func (s *Service) recordTx(ctx context.Context, jobs []*usageJob) (map[*usageJob
 			return err
 		}
 		if fast {
+			marks := usageMarks(batches) // notices: the counters before the charge
 			for _, b := range batches {
 				b.applyCharge()
+			}
+			if err := s.emitCrossed(ctx, tx, batches, marks); err != nil {
+				return err
+			}
+			for _, b := range batches {
 				b.answer(answers)
 			}
 			return nil

@@ -67,6 +67,15 @@ func newPathFixture(t *testing.T) *pathFixture {
 	if err := f.Svc.SetMemberLimit(ctx, f.Org, m.ID, &limit); err != nil {
 		t.Fatal(err)
 	}
+	// Thresholds and alerts, so that batches cross them (notices written in the same
+	// transaction).
+	err := f.Svc.WithLedger(ctx, f.Org, func(l *billing.LedgerTx) error {
+		orgLimit, low := billing.Credits(1200), billing.Credits(400)
+		return l.SetLimitSettings(ctx, billing.LimitSettings{MonthlyLimit: &orgLimit, Thresholds: []int{25, 50, 80}, LowBalance: &low})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	soon, later := billingtest.T0.Add(48*time.Hour), billingtest.T0.Add(20*24*time.Hour)
 	for _, g := range []struct {
 		kind    string
@@ -173,6 +182,9 @@ var ledgerDump = []struct{ name, sql string }{
 	{"execution totals", `SELECT execution_id, type, flow_id, us.email, credits_mc, events, first_at, last_at
 		FROM execution_usage x JOIN users us ON us.id = x.user_id WHERE org_id = $1 ORDER BY 1, 2`},
 	{"flows", `SELECT id, name FROM flows WHERE org_id = $1 ORDER BY id`},
+	{"notifications", `SELECT n.kind, COALESCE(us.email, ''), n.audience,
+		regexp_replace(COALESCE(n.dedupe_key, ''), 'usr_[A-Za-z0-9_]+', 'user'), n.data::text, n.created_at
+		FROM notifications n LEFT JOIN users us ON us.id = n.user_id WHERE n.org_id = $1 ORDER BY n.id`},
 	{"member counters", `SELECT us.email, cycle_start, used_mc FROM member_cycle_usage m JOIN users us ON us.id = m.user_id
 		WHERE org_id = $1 ORDER BY 1, 2`},
 }
