@@ -93,18 +93,10 @@ func (s *Service) Authorize(ctx context.Context, orgID, keyUser string, req Auth
 		est = c
 		out.EstimateCredits = &c
 	}
-	acct, err := s.currentAccount(ctx, orgID, now)
+	acct, m, err := s.authorizeState(ctx, orgID, user, now)
 	if err != nil {
 		return nil, err
 	}
-	var members []memberUsage
-	if err := s.Select(ctx, nil, &members, queries.SelectMemberLimits, orgID, pq.Array([]string{user}), acct.CycleStart); err != nil {
-		return nil, fmt.Errorf("billing: member limits: %w", err)
-	}
-	if len(members) == 0 {
-		return nil, Errorf(EINVALID, "userId %q is not a member of this organization", user)
-	}
-	m := members[0]
 	out.Balance, out.MonthlyLimit, out.CycleUsed = acct.Balance, acct.MonthlyLimit, acct.CycleUsed
 	out.MemberLimit, out.MemberUsed = m.Limit, m.Used
 	switch {
@@ -118,6 +110,39 @@ func (s *Service) Authorize(ctx context.Context, orgID, keyUser string, req Auth
 	out.Allowed = out.Reason == ""
 	out.Message = PauseMessage(out.Reason)
 	return out, nil
+}
+
+// authorizeState is the org's account and the member's limit and usage in its current cycle:
+// one round trip, unless the cycle has ended (then the account is rolled over first).
+func (s *Service) authorizeState(ctx context.Context, orgID, user string, now time.Time) (*Account, *memberUsage, error) {
+	var row struct {
+		Account
+		IsMember    bool          `db:"is_member"`
+		MemberLimit *Millicredits `db:"member_limit_mc"`
+		MemberUsed  Millicredits  `db:"member_used_mc"`
+	}
+	if err := s.Get(ctx, nil, &row, queries.SelectAuthorize, orgID, user); err != nil {
+		return nil, nil, NotFound(err, "organization not found", "select account")
+	}
+	acct, m := &row.Account, &memberUsage{OrgID: orgID, UserID: user, Limit: row.MemberLimit, Used: row.MemberUsed}
+	if !acct.CycleEnd.After(now) {
+		var err error
+		if acct, err = s.currentAccount(ctx, orgID, now); err != nil {
+			return nil, nil, err
+		}
+		var members []memberUsage
+		if err := s.Select(ctx, nil, &members, queries.SelectMemberLimits, orgID, pq.Array([]string{user}), acct.CycleStart); err != nil {
+			return nil, nil, fmt.Errorf("billing: member limits: %w", err)
+		}
+		row.IsMember = len(members) > 0
+		if row.IsMember {
+			m = &members[0]
+		}
+	}
+	if !row.IsMember {
+		return nil, nil, Errorf(EINVALID, "userId %q is not a member of this organization", user)
+	}
+	return acct, m, nil
 }
 
 // EstimateCost prices an estimate with the rate card in force at at.

@@ -49,6 +49,7 @@ type queryText struct {
 	RebuildUsageDaily      string
 	SelectGrantRemainders  string
 	RecordUsage            string
+	SelectAuthorize        string
 }
 
 // queries is read-only after package initialisation; a missing name panics there.
@@ -94,5 +95,6 @@ var queries = func() queryText {
 		RebuildUsageDaily:      f.Get("rebuild-usage-daily"),
 		SelectGrantRemainders:  f.Get("select-grant-remainders"),
 		RecordUsage:            f.Get("record-usage"),
+		SelectAuthorize:        f.Get("select-authorize"),
 	}
 }()

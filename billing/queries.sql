@@ -34,6 +34,21 @@ SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle
 FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
 WHERE a.org_id = $1;
 
+-- name: select-authorize
+-- select-account and the member's limit and usage in the account's cycle, in one round trip
+-- for Authorize: $1 org, $2 user. is_member is false when the user is not a member of the org.
+SELECT a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
+       o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
+       o.threshold_percents, o.low_balance_mc,
+       p.monthly_credits_mc AS plan_credits_mc,
+       m.user_id IS NOT NULL AS is_member, m.monthly_limit_mc AS member_limit_mc,
+       COALESCE(u.used_mc, 0) AS member_used_mc
+FROM accounts a JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
+LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = $2
+LEFT JOIN member_cycle_usage u
+  ON u.org_id = a.org_id AND u.user_id = $2 AND u.cycle_start = a.cycle_start
+WHERE a.org_id = $1;
+
 -- name: select-live-grants
 -- Grants with credit left, in consumption order: soonest expiry first, never-expiring oldest
 -- first (index grants_live_idx).
