@@ -7,8 +7,8 @@
 -- allocations, grant remainders, account, member counters, daily rollup, execution totals and
 -- new flows written. It is the same work as the Go path (lock-accounts … write-usage in
 -- billing/queries.sql), for the common case only: when a user is not a member, an event id was
--- recorded before (a retry or a conflict) or a live grant has expired, it writes nothing and
--- returns no row, and the caller takes the Go path, which handles those cases, in the same
+-- recorded before (a retry or a conflict) or a live grant has expired, it leaves nothing
+-- written and returns no row, and the caller takes the Go path, which handles those cases, in the same
 -- transaction.
 --
 -- Every statement of a VOLATILE function takes a new snapshot under READ COMMITTED, so the
@@ -34,16 +34,17 @@ CREATE FUNCTION record_usage(
     p_occurred timestamptz[],
     p_hash     bytea[])
 RETURNS TABLE (r_kind text, r_org text, r_user text, r_a bigint, r_b bigint)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- One plan per statement and connection, kept: planning the charge for each call's arrays
+-- cost more than running it.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
-    v_entries bigint[];
+    v_entries  bigint[];
+    v_inserted bigint;
 BEGIN
     IF EXISTS (SELECT 1 FROM (SELECT DISTINCT o, u FROM unnest(p_org, p_user) AS e(o, u)) AS p
                WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = p.o AND m.user_id = p.u)) THEN
-        RETURN;
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(p_org, p_id) AS e(o, i)
-               JOIN usage_events u ON u.org_id = e.o AND u.id = e.i) THEN
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM grants g
@@ -54,15 +55,24 @@ BEGIN
     SELECT array_agg(nextval('ledger_entries_id_seq')) INTO v_entries
     FROM generate_series(1, cardinality(p_orgs));
 
-    -- Key order (org, id) as the Go path inserts them. A duplicate key here is a bug (checked
-    -- above under the locks): it fails the transaction rather than skip an event.
+    -- Key order (org, id) as the Go path inserts them. An id recorded before (a retry or a
+    -- conflict) is not inserted; then the rows this call did insert (its own new entry ids)
+    -- are deleted again and the call declines, for the Go path to compare the bodies.
     INSERT INTO usage_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity,
                               cost_mc, occurred_at, received_at, entry_id, body_hash)
     SELECT e.o, e.i, e.f, e.x, e.u, e.t, e.m, e.q, e.c, e.at, p_now, en.id, e.h
     FROM unnest(p_org, p_id, p_flow, p_exec, p_user, p_type, p_model, p_qty, p_cost, p_occurred, p_hash)
          AS e(o, i, f, x, u, t, m, q, c, at, h)
     JOIN unnest(p_orgs, v_entries) AS en(o, id) ON en.o = e.o
-    ORDER BY e.o COLLATE "C", e.i COLLATE "C";
+    ORDER BY e.o COLLATE "C", e.i COLLATE "C"
+    ON CONFLICT (org_id, id) DO NOTHING;
+    GET DIAGNOSTICS v_inserted = ROW_COUNT;
+    IF v_inserted <> cardinality(p_id) THEN
+        DELETE FROM usage_events u
+        USING unnest(p_org, p_id) AS e(o, i)
+        WHERE u.org_id = e.o AND u.id = e.i AND u.entry_id = ANY (v_entries);
+        RETURN;
+    END IF;
 
     RETURN QUERY
     WITH ev AS (

@@ -179,9 +179,10 @@ func run(ctx context.Context, o options) error {
 		res.RSS = peak
 		logf("%s", res.summary())
 		if res.Raw, err = raw.run(ctx, c, o.duration); err != nil {
-			return err
+			logf("raw floor of cell %+v: %v (left out)", c, err)
+		} else {
+			logf("%s  → ratio %.2f", res.Raw.summary(), res.Ratio())
 		}
-		logf("%s  → ratio %.2f", res.Raw.summary(), res.Ratio())
 		rep.api = append(rep.api, res)
 	}
 	if len(todo) > 0 {
