@@ -10,12 +10,20 @@ import (
 	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
-// BenchmarkRecordUsage measures the domain's ingestion path on one org, in process (no HTTP):
-// go test -run XXX -bench RecordUsage ./billing/
+// BenchmarkRecordUsage measures the domain's ingestion path on one org, in process (no HTTP),
+// through record_usage (path=fast) and through the Go path alone (path=go), side by side:
+// go test -run XXX -bench RecordUsage -count 3 ./billing/
 func BenchmarkRecordUsage(b *testing.B) {
-	for _, size := range []int{1, 100} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+	for _, c := range []struct {
+		size int
+		path string
+	}{{1, "fast"}, {1, "go"}, {100, "fast"}, {100, "go"}} {
+		size := c.size
+		b.Run(fmt.Sprintf("batch=%d/path=%s", size, c.path), func(b *testing.B) {
 			svc, db := billingtest.NewService(b)
+			if c.path == "go" {
+				billing.SlowPathOnly(svc)
+			}
 			u, err := identity.New(svc).CreateUser(ctx, identity.NewUser{Email: "bench@example.com", Password: "correct horse"})
 			if err != nil {
 				b.Fatal(err)

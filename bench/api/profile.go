@@ -56,7 +56,7 @@ type statementStat struct {
 	Query      string
 	PerRequest float64
 	MeanMS     float64
-	PlanMS     float64 // mean planning time; 0 unless pg_stat_statements.track_planning is on
+	PlanMS     float64 // planning time per call (a statement with a kept plan is planned once per connection); 0 unless pg_stat_statements.track_planning is on
 	TotalMS    float64
 	Rows       int64
 }
@@ -161,7 +161,7 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 
 	if pgss {
 		rows, err := probeDB.QueryContext(ctx, `
-			SELECT s.query, s.calls, s.total_exec_time, s.mean_exec_time, s.mean_plan_time, s.rows
+			SELECT s.query, s.calls, s.total_exec_time, s.mean_exec_time, s.total_plan_time / s.calls, s.rows
 			FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 			WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat%'
 			ORDER BY s.calls DESC, s.total_exec_time DESC`)
@@ -226,11 +226,13 @@ func writeProfile(name, path string) error {
 	return pprof.Lookup(name).WriteTo(f, 0)
 }
 
-// pprofRows keeps the table rows of pprof -top output, at most n.
+var pprofAnyRow = regexp.MustCompile(`^\s*-?[0-9.]+[a-zA-Zµ]*\s+-?[0-9.]+%\s`)
+
+// pprofRows keeps the table rows of pprof -top output (any unit), at most n.
 func pprofRows(out string, n int) []string {
 	var rows []string
 	for _, line := range strings.Split(out, "\n") {
-		if pprofRow.MatchString(line) && len(rows) < n {
+		if pprofAnyRow.MatchString(line) && len(rows) < n {
 			rows = append(rows, strings.TrimSpace(line))
 		}
 	}
@@ -408,13 +410,14 @@ func (p *profileResult) markdown() string {
 		w("Statements per request, from `pg_stat_statements` (execution time inside PostgreSQL; each\n")
 		w("statement is also one network round trip): **%.1f statements per request**, %.3f ms of execution\n", calls, exec/float64(p.Requests))
 		if plan > 0 {
-			w("and %.3f ms of planning per request (lib/pq plans every statement with parameters again).\n", plan)
+			w("and %.3f ms of planning per request (statements prepared once per connection and record_usage's keep their\n", plan)
+			w("plan; PostgreSQL still plans a prepared statement again for each call while it finds a custom plan cheaper).\n")
 		} else {
 			w("per request, and no planning recorded (prepared statements reuse their plans; planning is only\n")
 			w("recorded with `pg_stat_statements.track_planning = on`).\n")
 		}
 		w("A COMMIT's wait for its WAL flush is not part of its execution time here.\n\n")
-		w("| statement | per request | mean exec ms | mean plan ms | rows |\n|---|---:|---:|---:|---:|\n")
+		w("| statement | per request | mean exec ms | plan ms per call | rows |\n|---|---:|---:|---:|---:|\n")
 		for _, s := range p.Statements {
 			w("| %s | %.2f | %.3f | %.3f | %s |\n", s.Query, s.PerRequest, s.MeanMS, s.PlanMS, commas(float64(s.Rows)))
 		}
