@@ -132,7 +132,7 @@ func (l *LedgerTx) SetLimitSettings(ctx context.Context, set LimitSettings) erro
 	if _, err := l.lt.tx.ExecContext(ctx, queries.UpdateLimitSettings, l.OrgID(), set.MonthlyLimit, ps, set.LowBalance); err != nil {
 		return fmt.Errorf("billing: set limits: %w", err)
 	}
-	l.lt.acct.MonthlyLimit = set.MonthlyLimit
+	l.lt.acct.MonthlyLimit, l.lt.acct.Thresholds, l.lt.acct.LowBalance = set.MonthlyLimit, ps, set.LowBalance
 	return nil
 }
 

@@ -197,6 +197,16 @@ func TestLimitBelowUsage_IsSetWithAWarningAndPauses(t *testing.T) {
 	if m, _ := f.Svc.MemberStanding(ctx, f.Org, dev.ID); m.Paused() {
 		t.Error("member still paused")
 	}
+	// The change went through the ledger transaction, which tells of the pauses it ended.
+	var resumed []struct {
+		UserID *string `db:"user_id"`
+	}
+	if err := f.DB.SelectContext(ctx, &resumed, `SELECT user_id FROM notifications WHERE org_id = $1 AND kind = 'resumed' ORDER BY id`, f.Org); err != nil {
+		t.Fatal(err)
+	}
+	if len(resumed) != 2 || resumed[0].UserID != nil || resumed[1].UserID == nil || *resumed[1].UserID != dev.ID {
+		t.Errorf("resumed notices: %d, want the org's then the member's", len(resumed))
+	}
 	o := overview(t, s, f.Org)
 	if mem := o.Member(dev.ID); mem == nil || mem.Email != "dev@example.com" || mem.Used != billing.Credits(300) || *mem.Limit != billing.Credits(1000) {
 		t.Errorf("member row %+v", mem)
