@@ -170,7 +170,7 @@ func TestScreenshots(t *testing.T) {
 		tb := newTab(t, a.URL)
 		tb.login(demo.MemberEmail, demo.Password)
 		for _, s := range billingScreens {
-			if s.name == "credits" || s.name == "limits" {
+			if s.name == "credits" {
 				s.heading, s.status = "You don't have access to this", http.StatusForbidden
 			}
 			tb.capture(dir, "member", s)

@@ -67,7 +67,7 @@ var BillingNav = []NavItem{
 	{NavUsage, "Usage", PathUsage, "chart", false},
 	{NavCredits, "Add credits", PathCredits, "plus", true},
 	{NavHistory, "History", PathHistory, "receipt", false},
-	{NavLimits, "Limits", PathLimits, "sliders", true},
+	{NavLimits, "Limits", PathLimits, "sliders", false},
 	{NavPlans, "Plans", PathPlans, "layers", false},
 	{NavCalculator, "Calculator", PathCalculator, "calculator", false},
 }

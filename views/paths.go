@@ -32,6 +32,7 @@ const (
 	PathBillingProfile = "/settings/billing/history/profile"
 	PathHistoryRefund  = "/settings/billing/history/refund/:id"
 	PathLimits         = "/settings/billing/limits"
+	PathMemberLimit    = "/settings/billing/limits/members/:userID"
 	PathPlans          = "/settings/billing/plans"
 	PathPlanCancel     = "/settings/billing/plans/cancel"
 	PathPlanCheckout   = "/settings/billing/plans/checkout/:id"
@@ -74,3 +75,6 @@ func RevokeKeyPath(id int64) string {
 // escapeSegment escapes an id for one path segment: "/" and every other reserved character
 // become escapes, so any id reaches the handler whole.
 func escapeSegment(id string) string { return url.PathEscape(id) }
+
+// MemberLimitPath is where the form setting member userID's own limit posts.
+func MemberLimitPath(userID string) string { return PathLimits + "/members/" + escapeSegment(userID) }

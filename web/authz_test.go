@@ -79,7 +79,9 @@ var authzRows = map[string][7]int{
 	"GET /settings/billing/usage/executions/:executionID/events.csv": {303, 200, 200, 404, 303, 303, 303},
 	"GET /settings/billing/credits":                                  {303, 403, 200, 200, 303, 303, 303},
 	"GET /settings/billing/history":                                  {303, 200, 200, 200, 303, 303, 303},
-	"GET /settings/billing/limits":                                   {303, 403, 200, 200, 303, 303, 303},
+	"GET /settings/billing/limits":                                   {303, 200, 200, 200, 303, 303, 303},
+	"POST /settings/billing/limits":                                  {303, 403, 303, 303, 403, 403, 403},
+	"POST /settings/billing/limits/members/:userID":                  {303, 403, 303, 404, 403, 403, 403}, // org A's member
 	"GET /settings/billing/plans":                                    {303, 200, 200, 200, 303, 303, 303},
 	"GET /settings/billing/calculator":                               {303, 200, 200, 200, 303, 303, 303},
 	"GET /settings/api-keys":                                         {303, 200, 200, 200, 303, 303, 303},
@@ -161,7 +163,7 @@ func (w *authzWorld) browserFor(method, route, caller string) *webtest.Browser {
 func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, caller string) *http.Request {
 	n := w.seq.Add(1)
 	path := route
-	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css", ":userId": w.memberA}
+	fill := map[string]string{":id": "exec_a", ":flowID": "flow_a", ":executionID": "exec_a", "*": "css/app.css", ":userId": w.memberA, ":userID": w.memberA}
 	fill[":file"] = "LUX-2026-999999.pdf" // no such document in any org
 	if strings.Contains(route, "/checkout/") || strings.Contains(route, "/purchases/") || strings.Contains(route, "/demo/") {
 		fill[":id"] = "chk_unknown" // another org's or no checkout: never found
@@ -224,6 +226,12 @@ func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, ca
 			form.Set("credits", "1000")
 		case "/settings/billing/plans":
 			form.Set("plan", "starter")
+		case "/settings/billing/limits":
+			form.Set("monthlyLimit", "")
+			form.Set("lowBalance", "")
+			form["threshold"] = []string{"50", "80", "100"}
+		case "/settings/billing/limits/members/:userID":
+			form.Set("monthlyLimit", "500")
 		}
 		if !strings.HasSuffix(caller, "-key") {
 			from := "/settings/billing"
