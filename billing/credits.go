@@ -32,6 +32,7 @@ type CreditSummary struct {
 	CycleEnd           time.Time
 	CycleUsed          Millicredits
 	MonthlyLimit       *Millicredits
+	LowBalance         *Millicredits // the org's low-balance alert; nil: none
 	Timezone           string
 	Paused             bool
 	PauseReason        string
@@ -66,7 +67,7 @@ func (s *Service) CreditSummary(ctx context.Context, orgID string) (*CreditSumma
 		Allotment: sums.AllotmentGranted, AllotmentRemaining: sums.AllotmentRemaining,
 		Purchased: sums.Purchased, Other: sums.Other, Arrears: a.Arrears, Balance: a.Balance,
 		CycleStart: a.CycleStart, CycleEnd: a.CycleEnd, CycleUsed: a.CycleUsed,
-		MonthlyLimit: a.MonthlyLimit, Timezone: a.Timezone,
+		MonthlyLimit: a.MonthlyLimit, LowBalance: a.LowBalance, Timezone: a.Timezone,
 	}
 	cs.PauseReason = orgPauseReason(a)
 	cs.Paused = cs.PauseReason != ""

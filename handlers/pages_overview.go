@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/limits"
 	"github.com/luxstudio/lux-billing/billing/reports"
 	"github.com/luxstudio/lux-billing/views"
 )
@@ -45,16 +46,40 @@ func (h *Pages) Overview(c echo.Context) error {
 			return err
 		}
 	}
+	var paused []limits.Member
+	if v.Membership.IsAdmin() && !cs.Paused {
+		// Admins hear which members their own limits paused, to raise them.
+		standings, err := h.Billing.MemberStandings(ctx, org)
+		if err != nil {
+			return err
+		}
+		for _, m := range standings {
+			if m.Paused() && m.UserID != v.User.ID {
+				paused = append(paused, limits.Member{MemberStanding: m})
+			}
+		}
+		if len(paused) > 0 {
+			people, err := h.Identity.OrgMembers(ctx, org)
+			if err != nil {
+				return err
+			}
+			for i := range paused {
+				p := people[paused[i].UserID]
+				paused[i].Email, paused[i].Name = p.Email, p.Name
+			}
+		}
+	}
 	return Render(c, http.StatusOK, views.OverviewPage(views.Overview{
-		Shell:    h.Shell(c, views.NavOverview, "Billing overview"),
-		Now:      h.Billing.Now(),
-		Loc:      v.Loc,
-		Credits:  cs,
-		Member:   member,
-		Forecast: forecast,
-		Admins:   admins,
-		Usage:    usage,
-		Credited: credited,
-		Welcome:  h.sessions.Welcomed(c),
+		PausedMembers: paused,
+		Shell:         h.Shell(c, views.NavOverview, "Billing overview"),
+		Now:           h.Billing.Now(),
+		Loc:           v.Loc,
+		Credits:       cs,
+		Member:        member,
+		Forecast:      forecast,
+		Admins:        admins,
+		Usage:         usage,
+		Credited:      credited,
+		Welcome:       h.sessions.Welcomed(c),
 	}))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/identity"
+	"github.com/luxstudio/lux-billing/billing/limits"
 	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
@@ -106,6 +107,8 @@ type Overview struct {
 	Usage    []reports.Activity      // latest usage entries
 	Credited []reports.Activity      // latest grants, expiries, refunds and adjustments
 	Welcome  bool                    // just signed up
+	// PausedMembers are the other members whose own monthly limit is reached (admins only).
+	PausedMembers []limits.Member
 }
 
 // APIKeys is the API keys page.
