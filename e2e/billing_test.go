@@ -119,7 +119,7 @@ func TestBrowser_MemberIsRefusedAdminPage(t *testing.T) {
 	if got := tb.text(testID("user-role")); got != "Member" {
 		t.Errorf("role = %q", got)
 	}
-	if n := tb.count(`[data-testid="nav-credits"], [data-testid="nav-limits"], [data-testid="add-credits"]`); n != 0 {
+	if n := tb.count(`[data-testid="nav-credits"], [data-testid="add-credits"]`); n != 0 {
 		t.Errorf("a member sees %d links to admin pages", n)
 	}
 	tb.wait(testID("member-card"))

@@ -104,7 +104,7 @@ func TestMember_AdminPagesAre403Pages(t *testing.T) {
 	_, org := s.SignedUp("ada@example.com", "Org")
 	b := s.Browser()
 	b.Login(s.Member(org, "mel@example.com", identity.RoleMember), "correct horse")
-	for _, path := range []string{"/settings/billing/credits", "/settings/billing/limits"} {
+	for _, path := range []string{"/settings/billing/credits"} {
 		p := b.Get(path)
 		webtest.WantStatus(t, p, http.StatusForbidden)
 		if !p.Has(`[data-testid="error-page"]`) || !p.Has(`nav#sidenav`) {
@@ -116,8 +116,11 @@ func TestMember_AdminPagesAre403Pages(t *testing.T) {
 	}
 	p := b.Get("/settings/billing")
 	webtest.WantStatus(t, p, http.StatusOK)
-	if p.Has(`[data-testid="nav-credits"]`) || p.Has(`[data-testid="nav-limits"]`) || p.Has(`[data-testid="add-credits"]`) {
+	if p.Has(`[data-testid="nav-credits"]`) || p.Has(`[data-testid="add-credits"]`) {
 		t.Errorf("a member's nav links to admin pages")
+	}
+	if !p.Has(`[data-testid="nav-limits"]`) {
+		t.Errorf("a member's nav lacks Limits, where they read their own limit")
 	}
 	if got := p.Text(`[data-testid="user-role"]`); got != "Member" {
 		t.Errorf("role = %q", got)
