@@ -1,6 +1,8 @@
-// Package demo creates the demo organization: "Acme Robotics" on Pro with an admin and members
-// and about 90 days of realistic usage, recorded through the real billing service with a clock
-// that walks through those days, so cycles, allotments, purchases and rollups are all genuine.
+// Package demo creates the demo organization: "Acme Robotics" on Pro with an admin and members,
+// a customer for a year (purchases, a refund, plan renewals and monthly statements, each
+// invoiced as it happened) with about 90 days of detailed usage, recorded through the real
+// billing service with a clock that walks through those days, so cycles, allotments,
+// purchases, documents and rollups are all genuine.
 package demo
 
 import (
@@ -13,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/luxstudio/lux-billing/billing"
+	"github.com/luxstudio/lux-billing/billing/documents"
 	"github.com/luxstudio/lux-billing/billing/identity"
 )
 
@@ -78,8 +81,15 @@ var flows = []flowSpec{
 func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, error) {
 	var clock atomic.Int64
 	start := now.Add(-time.Duration(days)*24*time.Hour - 2*time.Hour).UTC().Truncate(time.Hour)
-	clock.Store(start.UnixNano())
-	svc, err := billing.New(ctx, db, billing.WithClock(func() time.Time { return time.Unix(0, clock.Load()).UTC() }))
+	// The organization signed up a year ago (History); the detailed usage covers the last days.
+	signup := now.Add(-AccountAge - 2*time.Hour).UTC().Truncate(time.Hour)
+	if start.Before(signup) {
+		signup = start
+	}
+	clock.Store(signup.UnixNano())
+	demoNow := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	docs := documents.New(db, documents.Config{}, documents.WithClock(demoNow))
+	svc, err := billing.New(ctx, db, billing.WithClock(demoNow), billing.WithPlanInvoicer(documents.PlanInvoicer{Docs: docs}))
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +100,11 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("demo: admin: %w", err)
 	}
-	org, err := signUpOnPro(ctx, svc, ids, admin.ID)
+	var hist *history
+	org, err := signUpOnPro(ctx, svc, ids, admin.ID, func(org string) (err error) {
+		hist, err = newHistory(ctx, svc, ids, docs, set, org, admin.ID, now)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -111,18 +125,14 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 		}
 	}
 
-	r := rand.New(rand.NewPCG(42, uint64(days)))
-	purchases := map[int]int64{18: 10000, 63: 5000}
 	res := &Result{OrgID: org, AdminID: admin.ID}
+	if res.Events, err = hist.earlierMonths(ctx, signup, start, users); err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(42, uint64(days)))
 	seq := 0
 	for d := 0; d <= days; d++ {
 		day := start.Truncate(24 * time.Hour).Add(time.Duration(d) * 24 * time.Hour)
-		if amt, ok := purchases[d]; ok {
-			set(day.Add(9 * time.Hour))
-			if err := buyCredits(ctx, svc, ids, org, admin.ID, amt); err != nil {
-				return nil, err
-			}
-		}
 		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
 		growth := 0.75 + 0.5*float64(d)/float64(days) // usage grows over the quarter
 		// One batch per working hour, as a flow engine flushing its buffer would send.
@@ -166,6 +176,9 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 			if len(batch) == 0 {
 				continue
 			}
+			if err := hist.until(ctx, at); err != nil {
+				return nil, err
+			}
 			set(at.Add(time.Hour))
 			if _, err := svc.RecordUsage(ctx, org, admin.ID, batch); err != nil {
 				return nil, fmt.Errorf("demo: usage on %s: %w", at.Format(time.DateOnly), err)
@@ -173,11 +186,11 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 			res.Events += len(batch)
 		}
 	}
-	set(now)
-	if err := seedLimits(ctx, svc, ids, org, admin.ID, users[1], users[2]); err != nil {
+	if err := hist.until(ctx, now); err != nil {
 		return nil, err
 	}
-	if err := SeedHistory(ctx, db, org, admin.ID, now); err != nil {
+	set(now)
+	if err := seedLimits(ctx, svc, ids, org, admin.ID, users[1], users[2]); err != nil {
 		return nil, err
 	}
 	key, _, err := ids.CreateAPIKey(ctx, org, admin.ID, "Demo key")
