@@ -71,7 +71,7 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Apply migrations, then serve the web app and the API."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations."`
 	Seed    struct {
-		Demo seedDemoCmd `cmd:"" help:"Create the demo organization (Acme Robotics) with 90 days of usage."`
+		Demo seedDemoCmd `cmd:"" help:"Create the demo organization (Acme Robotics): a year as a customer, 90 days of detailed usage."`
 	} `cmd:"" help:"Create data."`
 	Apikey struct {
 		Create apikeyCreateCmd `cmd:"" help:"Create an API key for a user and print it once."`
@@ -286,7 +286,7 @@ func (migrateCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 
 type seedDemoCmd struct {
 	IfEmpty bool `help:"Only seed when the database has no organization yet."`
-	Days    int  `default:"90" help:"Days of usage history."`
+	Days    int  `default:"90" help:"Days of detailed (hourly) usage; the months before have daily usage."`
 }
 
 func (s seedDemoCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/luxstudio/lux-billing/billing/billingtest"
 	"github.com/luxstudio/lux-billing/billing/demo"
 	"github.com/luxstudio/lux-billing/billing/documents"
 	"github.com/luxstudio/lux-billing/web/webtest"
@@ -85,7 +86,30 @@ func TestBrowser_DemoAdminFiltersHistoryAndDownloadsPDF(t *testing.T) {
 	if n := mt.count(`[data-testid="profile-form"]`); n != 0 {
 		t.Error("a member is offered the billing details form")
 	}
-	_ = seeded
+	if n := mt.count(`[data-testid="history-refund"]`); n != 0 {
+		t.Error("a member is offered a refund")
+	}
+
+	// The admin refunds the newest purchase from its invoice: a confirmation, then the list
+	// comes back in place with the message and the credit note on top.
+	tb.open("/settings/billing/history?type=purchase")
+	tb.do(chromedp.Click(testID("history-refund")))
+	amount := tb.text(testID("history-refund-amount"))
+	tb.do(chromedp.Click(testID("history-refund-submit")))
+	notice := tb.text(testID("history-notice"))
+	if !strings.Contains(notice, "Refunded") || !strings.Contains(notice, amount) || !strings.Contains(notice, "Credit note LUX-CN-") {
+		t.Errorf("after the refund: %q (confirmed %s)", notice, amount)
+	}
+	top, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`(r => r.dataset.kind + " " + r.dataset.number)(document.querySelector('[data-testid="history-row"]'))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind, cn, _ := strings.Cut(top, " ")
+	if kind != documents.KindCreditNote || !strings.Contains(notice, cn) {
+		t.Errorf("newest row %q, want the credit note of %q", top, notice)
+	}
+	billingtest.AssertLedger(t, a.DB, seeded.OrgID)
+	billingtest.AssertDocuments(t, a.DB, seeded.OrgID)
 }
 
 // captureDocuments writes PNGs of the first page of the demo's newest invoice, credit note and
@@ -99,8 +123,7 @@ func captureDocuments(t *testing.T, a *webtest.Server, orgID, dir string) {
 			t.Fatal(err)
 		}
 		if len(page.Documents) == 0 {
-			// Refunds arrive in the demo with purchases through the payments checkout.
-			t.Logf("the demo org has no %s to picture", kind)
+			t.Errorf("the demo org has no %s to picture", kind)
 			continue
 		}
 		renderPNG(t, page.Documents[0], filepath.Join(dir, "document-"+kind))
