@@ -102,6 +102,20 @@ func (r *renderer) text(w, h float64, s, align string) {
 	r.pdf.CellFormat(w, h, r.tr(s), "", 0, align, false, 0, "")
 }
 
+// fit sets the current style's font size so that s fits in width w — size, or smaller down to
+// 7 points for a long value such as a payment reference — and returns s, shortened in its
+// middle with "…" if it still does not fit: a value never runs into its label.
+func (r *renderer) fit(w float64, s string, size float64) string {
+	for ; size > 7 && r.pdf.GetStringWidth(r.tr(s)) > w-1; size -= 0.5 {
+		r.pdf.SetFontSize(size - 0.5)
+	}
+	for rs := []rune(s); len(rs) > 8 && r.pdf.GetStringWidth(r.tr(s)) > w-1; {
+		rs = append(rs[:len(rs)/2-1], rs[len(rs)/2+1:]...)
+		s = string(rs[:len(rs)/2]) + "…" + string(rs[len(rs)/2:])
+	}
+	return s
+}
+
 func (r *renderer) date(t time.Time) string { return t.In(r.loc).Format("2 January 2006") }
 
 func (r *renderer) watermark() {
@@ -223,7 +237,7 @@ func (r *renderer) parties() {
 			r.color(statusColor(d.Status))
 		}
 		p.SetXY(x+34, fy)
-		r.text(contentW-98-34, 5, f[1], "R")
+		r.text(contentW-98-34, 5, r.fit(contentW-98-34, f[1], 9), "R")
 		fy += 5.4
 	}
 	p.SetY(max(y, fy) + 8)
