@@ -107,8 +107,9 @@ func (h *Pages) SaveLimits(c echo.Context) error {
 }
 
 // SaveMemberLimit sets or clears one member's own monthly limit, for admins (POST
-// /settings/billing/limits/members/{userID}). htmx gets the member's row back (and the audit
-// log out of band); a wrong value shows the row with its message and changes nothing.
+// /settings/billing/limits/members/{userID}). htmx gets the members' table back with the row's
+// outcome (and the audit log out of band); a wrong value shows the row with its message and
+// changes nothing.
 func (h *Pages) SaveMemberLimit(c echo.Context) error {
 	v := viewer(c)
 	userID, err := pathParam(c, "userID")
@@ -161,7 +162,7 @@ func (h *Pages) SaveMemberLimit(c echo.Context) error {
 		if !IsHTMX(c) {
 			return Render(c, status, views.LimitsPage(*page))
 		}
-		return Render(c, status, templ.Join(views.MemberLimitRowView(*row), views.LimitsAudit(page.Overview.Changes, page.Now, page.Loc, true)))
+		return Render(c, status, templ.Join(views.MemberLimits(*page), views.LimitsAudit(page.Overview.Changes, page.Now, page.Loc, true)))
 	}
 	if bad != nil {
 		return inline(err, show)

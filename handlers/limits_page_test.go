@@ -38,17 +38,6 @@ func limitsSite(t *testing.T) (s *webtest.Site, org string, admin, mel *webtest.
 	return s, org, admin, mel, u.ID
 }
 
-// rowOf finds member userID's row in an htmx answer, which is a bare <tr> (htmx parses it in a
-// template; an HTML parser needs it inside a table).
-func rowOf(t *testing.T, p *webtest.Page, userID string) *goquery.Selection {
-	t.Helper()
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader("<table>" + p.Body + "</table>"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc.Find(`tr#member-` + userID)
-}
-
 func orgForm(limit, low string, thresholds ...string) url.Values {
 	return url.Values{"monthlyLimit": {limit}, "lowBalance": {low}, "threshold": thresholds}
 }
@@ -164,7 +153,7 @@ func TestLimitsPage_MemberLimitInline(t *testing.T) {
 	path := limitsPath + "/members/" + melID
 	p := admin.Post(limitsPath, path, url.Values{"monthlyLimit": {"250.5"}}, "HX-Request", "true")
 	webtest.WantStatus(t, p, http.StatusOK)
-	row := rowOf(t, p, melID)
+	row := p.Doc.Find(`#member-limits tr#member-` + melID)
 	if row.Length() != 1 || !row.Find(`[data-testid="member-limit-saved"]`).Is("*") || row.Find(`input[name="monthlyLimit"]`).AttrOr("value", "") != "250.5" {
 		t.Fatalf("row after saving: %s", p.Body)
 	}
@@ -178,7 +167,7 @@ func TestLimitsPage_MemberLimitInline(t *testing.T) {
 	// A wrong value: the row again with the message and the value typed; nothing changes.
 	p = admin.Post(limitsPath, path, url.Values{"monthlyLimit": {"-3"}}, "HX-Request", "true")
 	webtest.WantStatus(t, p, http.StatusBadRequest)
-	row = rowOf(t, p, melID)
+	row = p.Doc.Find(`#member-limits tr#member-` + melID)
 	if !strings.Contains(row.Find(`[data-testid="field-error"]`).Text(), "cannot be negative") || row.Find(`input[name="monthlyLimit"]`).AttrOr("value", "") != "-3" {
 		t.Errorf("row after a wrong value: %s", p.Body)
 	}
