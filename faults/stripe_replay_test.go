@@ -55,6 +55,18 @@ func deliver(client *http.Client, base string, d delivery, secret string) int {
 	return res.StatusCode
 }
 
+// deliverAnswered delivers d until it gets an answer (for two minutes at most), as Stripe sends
+// again a delivery it got no answer to; it returns the status and how many sends got none.
+func deliverAnswered(client *http.Client, base string, d delivery, secret string) (status, unanswered int) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if status = deliver(client, base, d, secret); status != 0 || time.Now().After(deadline) {
+			return status, unanswered
+		}
+		unanswered++
+	}
+}
+
 // stripeWorld is what the test arranged at Stripe's end: purchases of credits in two orgs, and
 // an upgrade paid by a subscription checkout in the first, each with the events Stripe sends.
 type stripeWorld struct {
@@ -159,8 +171,9 @@ func arrangeStripe(t *testing.T, e *env, stripeAPI string, rnd *rand.Rand) *stri
 }
 
 // sendAll delivers every event of ds times times over, shuffled, by 8 senders at once, and
-// returns the statuses counted.
-func sendAll(t *testing.T, base string, ds []delivery, times int, rnd *rand.Rand) map[int]int {
+// returns the final statuses counted and how many deliveries had no answer and were sent again
+// (as Stripe retries a delivery it got no answer to).
+func sendAll(t *testing.T, base string, ds []delivery, times int, rnd *rand.Rand) (map[int]int, int) {
 	t.Helper()
 	var all []delivery
 	for range times {
@@ -168,7 +181,7 @@ func sendAll(t *testing.T, base string, ds []delivery, times int, rnd *rand.Rand
 	}
 	rnd.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 	var mu sync.Mutex
-	statuses := map[int]int{}
+	statuses, retried := map[int]int{}, 0
 	work := make(chan delivery)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -177,9 +190,10 @@ func sendAll(t *testing.T, base string, ds []delivery, times int, rnd *rand.Rand
 			defer wg.Done()
 			client := &http.Client{Timeout: 15 * time.Second}
 			for d := range work {
-				st := deliver(client, base, d, faultsWebhookSecret)
+				st, again := deliverAnswered(client, base, d, faultsWebhookSecret)
 				mu.Lock()
 				statuses[st]++
+				retried += again
 				mu.Unlock()
 			}
 		}()
@@ -189,7 +203,7 @@ func sendAll(t *testing.T, base string, ds []delivery, times int, rnd *rand.Rand
 	}
 	close(work)
 	wg.Wait()
-	return statuses
+	return statuses, retried
 }
 
 // TestReplay_StripeWebhooksTakeEffectOnce delivers signed Stripe webhooks — purchases of
@@ -208,7 +222,7 @@ func TestReplay_StripeWebhooksTakeEffectOnce(t *testing.T) {
 	// A forged delivery of every paid event (another secret): refused, and nothing moves.
 	client := &http.Client{Timeout: 15 * time.Second}
 	for _, d := range w.checkout {
-		if st := deliver(client, e.srv.url(), d, "whsec_forged"); st != http.StatusBadRequest {
+		if st, _ := deliverAnswered(client, e.srv.url(), d, "whsec_forged"); st != http.StatusBadRequest {
 			t.Fatalf("a forged %s: %d, want 400", d.id, st)
 		}
 	}
@@ -229,8 +243,8 @@ func TestReplay_StripeWebhooksTakeEffectOnce(t *testing.T) {
 		t.Fatalf("forged deliveries left %d grants or processed events", n)
 	}
 
-	first := sendAll(t, e.srv.url(), w.checkout, 5, rnd)
-	second := sendAll(t, e.srv.url(), append(append([]delivery{}, w.checkout...), w.renewals...), 5, rnd)
+	first, retried1 := sendAll(t, e.srv.url(), w.checkout, 5, rnd)
+	second, retried2 := sendAll(t, e.srv.url(), append(append([]delivery{}, w.checkout...), w.renewals...), 5, rnd)
 	deliveries := 0
 	for _, m := range []map[int]int{first, second} {
 		for st, n := range m {
@@ -290,8 +304,8 @@ func TestReplay_StripeWebhooksTakeEffectOnce(t *testing.T) {
 		t.Errorf("lux check: exit %d\n%s", code, out)
 	}
 	events := len(w.checkout) + len(w.renewals)
-	t.Logf("FIGURES stripe-replay: purchases=%d paid=%d expired=%d events=%d deliveries=%d forged=%d lost=%d double-charges=%d invariant-violations=%d",
-		w.purchases, len(w.paid), len(w.expired), events, deliveries, len(w.checkout), lost, doubles, violations)
+	t.Logf("FIGURES stripe-replay: purchases=%d paid=%d expired=%d events=%d deliveries=%d retried-unanswered=%d forged=%d lost=%d double-charges=%d invariant-violations=%d",
+		w.purchases, len(w.paid), len(w.expired), events, deliveries, retried1+retried2, len(w.checkout), lost, doubles, violations)
 	if lost+doubles > 0 {
 		t.Errorf("%d paid purchases not granted, %d effects twice", lost, doubles)
 	}
