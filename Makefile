@@ -4,6 +4,7 @@ GO    ?= go
 BIN   := ./lux
 # Test servers, installed into .bin/ at pinned versions (see docs/DESIGN.md, tests).
 STRIPE_MOCK := $(CURDIR)/.bin/stripe-mock
+MAILPIT     := $(CURDIR)/.bin/mailpit
 
 .PHONY: run test test-faults fuzz build generate lint bench screenshots migrate tools clean
 
@@ -18,10 +19,10 @@ run: build
 
 ## test: every test (domain, API, browser) against a real PostgreSQL, with the race detector;
 ## installs PostgreSQL, Chromium and poppler-utils first when they are missing
-test: generate $(STRIPE_MOCK)
+test: generate $(STRIPE_MOCK) $(MAILPIT)
 	@scripts/setup.sh test
 	@url=$$(scripts/postgres.sh postgres) && \
-	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) $(GO) test -race -count=1 -timeout 20m ./...
+	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) LUX_MAILPIT=$(MAILPIT) $(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-faults: the fault suite (kill -9 under load, database outage, replayed usage and Stripe
 ## webhooks) on the real binary and private PostgreSQL clusters, then every fuzz target for
@@ -63,13 +64,17 @@ bench: build $(STRIPE_MOCK)
 	  LUX_BENCH_SERVER_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) $(GO) run ./bench/payments
 
 ## screenshots: PNGs of every billing page, desktop and phone, in screenshots/
-screenshots: $(STRIPE_MOCK)
+screenshots: $(STRIPE_MOCK) $(MAILPIT)
 	@url=$$(scripts/postgres.sh postgres) && \
-	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) LUX_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run TestScreenshots ./e2e/
+	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) LUX_MAILPIT=$(MAILPIT) LUX_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run TestScreenshots ./e2e/
 
 ## .bin/stripe-mock: Stripe's API test server, for the payment tests
 $(STRIPE_MOCK):
 	GOBIN=$(CURDIR)/.bin $(GO) install github.com/stripe/stripe-mock@v0.203.0
+
+## .bin/mailpit: a real SMTP server with an HTTP API, for the notification tests
+$(MAILPIT):
+	GOBIN=$(CURDIR)/.bin $(GO) install github.com/axllent/mailpit@v1.33.1
 
 clean:
 	rm -f $(BIN)

@@ -63,6 +63,7 @@ type Config struct {
 	TrustedProxies   string          `env:"LUX_TRUSTED_PROXIES" help:"Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed; none by default."`
 	MetricsToken     string          `env:"LUX_METRICS_TOKEN" help:"Bearer token that opens /metrics to other machines (loopback needs none)."`
 	Documents        DocumentsConfig `embed:""`
+	Notify           NotifyConfig    `embed:""`
 }
 
 type cli struct {
@@ -234,6 +235,10 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	if d.Payments.DemoMode() {
 		log.Info("STRIPE_SECRET_KEY is not set: payments go through the demo checkout; no card is charged")
+	}
+	d.Notify = c.Notify.notifyOn(svc, c.BaseURL)
+	if err := startSender(ctx, svc, d.Notify, log); err != nil {
+		return err
 	}
 	go svc.Watch(ctx, c.databaseURL())
 	go rollOverLoop(ctx, svc, d.Documents, log)

@@ -34,6 +34,7 @@ var billingScreens = []screen{
 	{"plans", "/settings/billing/plans", "Plans", http.StatusOK},
 	{"calculator", "/settings/billing/calculator", "calculator", http.StatusOK},
 	{"api-keys", "/settings/api-keys", "API keys", http.StatusOK},
+	{"notifications", "/settings/notifications", "Notifications", http.StatusOK},
 }
 
 // TestScreenshots renders every billing page for the demo admin and member, at desktop and

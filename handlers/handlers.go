@@ -19,6 +19,7 @@ import (
 	calc "github.com/luxstudio/lux-billing/billing/estimate"
 	"github.com/luxstudio/lux-billing/billing/identity"
 	"github.com/luxstudio/lux-billing/billing/limits"
+	"github.com/luxstudio/lux-billing/billing/notify"
 	"github.com/luxstudio/lux-billing/billing/payments"
 	"github.com/luxstudio/lux-billing/billing/reports"
 )
@@ -38,6 +39,8 @@ type Domain struct {
 	Payments *payments.Service
 	// Limits changes limits and alert settings with their audit log.
 	Limits *limits.Service
+	// Notify reads notifications in-app and keeps the org's webhook (main configures mail).
+	Notify *notify.Service
 }
 
 // NewDomain builds identity, reports, documents and the calculator over the core, and plan
@@ -53,6 +56,7 @@ func NewDomain(core *billing.Service) Domain {
 	d.Limits = limits.New(core, ids)
 	d.Payments = payments.New(core, ids, payments.Config{Issuer: documents.PaymentInvoicer{Docs: d.Documents}})
 	d.Estimate = calc.New(core, d.Reports, calc.DefaultCreditPriceCents)
+	d.Notify = notify.New(core, notify.Config{})
 	return d
 }
 

@@ -58,5 +58,6 @@ func (h *Pages) Shell(c echo.Context, active, title string) views.Shell {
 	for _, m := range v.Memberships {
 		s.Orgs = append(s.Orgs, views.OrgChoice{ID: m.OrgID, Name: m.OrgName, Role: m.Role, Current: m.OrgID == v.Membership.OrgID})
 	}
+	s.Unread = h.unread(c)
 	return s
 }

@@ -26,6 +26,7 @@ type Shell struct {
 	Orgs       []OrgChoice
 	ReturnPath string   // where switching organization comes back to
 	Flashes    []string // one-time messages from the previous request
+	Unread     int      // unread notifications, for the bell (counted up to 100)
 }
 
 // IsAdmin reports whether the signed-in user is an admin of the current organization.
@@ -50,16 +51,17 @@ type NavItem struct {
 
 // Nav keys and paths of the Settings pages.
 const (
-	NavOverview   = "overview"
-	NavUsage      = "usage"
-	NavCredits    = "credits"
-	NavHistory    = "history"
-	NavLimits     = "limits"
-	NavPlans      = "plans"
-	NavCalculator = "calculator"
-	NavAPIKeys    = "api-keys"
-	NavMembers    = "members"
-	NavAccount    = "account"
+	NavOverview      = "overview"
+	NavUsage         = "usage"
+	NavCredits       = "credits"
+	NavHistory       = "history"
+	NavLimits        = "limits"
+	NavPlans         = "plans"
+	NavCalculator    = "calculator"
+	NavAPIKeys       = "api-keys"
+	NavMembers       = "members"
+	NavAccount       = "account"
+	NavNotifications = "notifications"
 )
 
 // BillingNav lists the billing pages in nav order; AdminOnly ones are hidden from members.

@@ -43,6 +43,13 @@ const (
 	PathPassword       = "/settings/account/password"
 	PathMembers        = "/settings/members"
 	PathRemoveMember   = "/settings/members/:userID/remove"
+
+	PathNotifications     = "/settings/notifications"
+	PathNotificationRead  = "/settings/notifications/:id/read"
+	PathNotificationsRead = "/settings/notifications/read"
+	PathWebhook           = "/settings/notifications/webhook"
+	PathWebhookRotate     = "/settings/notifications/webhook/rotate"
+	PathWebhookRemove     = "/settings/notifications/webhook/remove"
 )
 
 // UsageFlowPath is the drill-down page of a flow, keeping the usage view's query.
@@ -78,3 +85,8 @@ func escapeSegment(id string) string { return url.PathEscape(id) }
 
 // MemberLimitPath is where the form setting member userID's own limit posts.
 func MemberLimitPath(userID string) string { return PathLimits + "/members/" + escapeSegment(userID) }
+
+// NotificationReadPath is where the form marking notification id read posts.
+func NotificationReadPath(id int64) string {
+	return PathNotifications + "/" + strconv.FormatInt(id, 10) + "/read"
+}

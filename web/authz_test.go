@@ -96,6 +96,12 @@ var authzRows = map[string][7]int{
 	"POST /settings/account/password":                                {303, 400, 400, 400, 403, 403, 403}, // empty form
 	"GET /settings/members":                                          {303, 200, 200, 200, 303, 303, 303},
 	"POST /settings/members/:userID/remove":                          {303, 403, 303, 404, 403, 403, 403},
+	"GET /settings/notifications":                                    {303, 200, 200, 200, 303, 303, 303},
+	"POST /settings/notifications/read":                              {303, 303, 303, 303, 403, 403, 403},
+	"POST /settings/notifications/:id/read":                          {303, 404, 303, 404, 403, 403, 403}, // an admins' notice of org A
+	"POST /settings/notifications/webhook":                           {303, 403, 303, 303, 403, 403, 403},
+	"POST /settings/notifications/webhook/rotate":                    {303, 403, 303, 303, 403, 403, 403},
+	"POST /settings/notifications/webhook/remove":                    {303, 403, 303, 303, 403, 403, 403},
 }
 
 // authzWorld is org A (admin, member, usage, keys) and org B (its admin), with a browser per
@@ -175,7 +181,7 @@ func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, ca
 		}
 		fill[":id"] = strconv.FormatInt(id, 10)
 	}
-	if strings.HasSuffix(route, "/remove") {
+	if strings.HasSuffix(route, "/:userID/remove") {
 		// A member of org A of its own, so that no caller's session ends.
 		email := w.s.Member(w.orgA, fmt.Sprintf("victim%d@example.com", n), identity.RoleMember)
 		u, err := w.s.Identity.FindUserByEmail(context.Background(), email)
@@ -183,6 +189,16 @@ func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, ca
 			t.Fatal(err)
 		}
 		fill[":userID"] = u.ID
+	}
+	if route == "/settings/notifications/:id/read" {
+		fill[":id"] = strconv.FormatInt(w.adminNotice(t), 10)
+	}
+	if route == "/settings/notifications/webhook/rotate" {
+		for _, org := range []string{w.orgA, w.orgB} { // each admin rotates their own org's secret
+			if _, err := w.s.Notify.SetWebhook(context.Background(), org, "https://example.com/lux", w.adminA); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	for p, v := range fill {
 		path = strings.Replace(path, p, v, 1)
@@ -232,6 +248,8 @@ func (w *authzWorld) request(t *testing.T, b *webtest.Browser, method, route, ca
 			form["threshold"] = []string{"50", "80", "100"}
 		case "/settings/billing/limits/members/:userID":
 			form.Set("monthlyLimit", "500")
+		case "/settings/notifications/webhook":
+			form.Set("url", "https://example.com/lux")
 		}
 		if !strings.HasSuffix(caller, "-key") {
 			from := "/settings/billing"
@@ -305,4 +323,21 @@ func TestAuthorizationMatrix_EveryRouteAsEveryCaller(t *testing.T) {
 		}
 	}
 	t.Logf("FIGURES authz: routes=%d callers=%d requests=%d", len(keys), len(callers), checked)
+}
+
+// adminNotice writes a notice of org A that only its admins see and returns its id.
+func (w *authzWorld) adminNotice(t *testing.T) int64 {
+	t.Helper()
+	err := w.s.Billing.WithLedger(context.Background(), w.orgA, func(l *billing.LedgerTx) error {
+		l.Emit(billing.Notice{Kind: billing.NoticeStatementReady, Data: billing.NoticeData{PeriodLabel: "Statement"}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := w.s.DB.GetContext(context.Background(), &id, `SELECT max(id) FROM notifications WHERE org_id = $1`, w.orgA); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

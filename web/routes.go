@@ -94,6 +94,12 @@ func (s *Server) routes() {
 	settings.POST(in(views.PathPassword), p.ChangePassword)
 	settings.GET(in(views.PathMembers), p.Members)
 	settings.POST(in(views.PathRemoveMember), p.RemoveMember, requireAdmin)
+	settings.GET(in(views.PathNotifications), p.Notifications)
+	settings.POST(in(views.PathNotificationsRead), p.MarkAllNotificationsRead)
+	settings.POST(in(views.PathNotificationRead), p.MarkNotificationRead)
+	settings.POST(in(views.PathWebhook), p.SaveWebhook, requireAdmin)
+	settings.POST(in(views.PathWebhookRotate), p.RotateWebhookSecret, requireAdmin)
+	settings.POST(in(views.PathWebhookRemove), p.RemoveWebhook, requireAdmin)
 }
 
 // healthz answers 200 when the server can reach its database, 503 otherwise.

@@ -193,6 +193,9 @@ func Seed(ctx context.Context, db *sqlx.DB, now time.Time, days int) (*Result, e
 	if err := seedLimits(ctx, svc, ids, org, admin.ID, users[1], users[2]); err != nil {
 		return nil, err
 	}
+	if err := seedNotifications(ctx, db, org, admin.ID, now); err != nil {
+		return nil, err
+	}
 	key, _, err := ids.CreateAPIKey(ctx, org, admin.ID, "Demo key")
 	if err != nil {
 		return nil, err
