@@ -204,7 +204,15 @@ func (s *Service) lockLedgers(ctx context.Context, tx *sqlx.Tx, batches []*orgBa
 		orgs[i] = b.org
 	}
 	var accts []Account
-	if err := s.Select(ctx, tx, &accts, queries.LockAccounts, pq.Array(orgs)); err != nil {
+	var err error
+	if len(orgs) == 1 {
+		// One org, the common group: lock-account's key look-up keeps one generic plan, where
+		// lock-accounts' array is planned again on every call (it cost more than running it).
+		err = s.Select(ctx, tx, &accts, queries.LockAccount, orgs[0])
+	} else {
+		err = s.Select(ctx, tx, &accts, queries.LockAccounts, pq.Array(orgs))
+	}
+	if err != nil {
 		return fmt.Errorf("billing: lock accounts: %w", err)
 	}
 	if len(accts) != len(batches) {
