@@ -7,3 +7,6 @@ func SlowPathOnly(s *Service) { s.slowOnly = true }
 
 // FastGroups is the number of groups s recorded in one round trip (record_usage).
 func FastGroups(s *Service) int64 { return s.fastRuns.Load() }
+
+// FastPathForAnySize lets s record groups of any size in one round trip.
+func FastPathForAnySize(s *Service) { s.fastMax = MaxBatch * maxCoalescedJobs }

@@ -19,10 +19,25 @@ import (
 // a member, an id was recorded before or a live grant has expired; the Go path then records
 // the group in the same transaction and handles those cases (errors, duplicates, expiries).
 
+// fastPathMaxEvents is the largest group record_usage records. Measured beside the Go path
+// (docs/BENCHMARKS.md), batches of 100 cost PostgreSQL more CPU per event in the function
+// (its sorts and aggregates) than the Go path's aggregation in memory and JSON rows, for no
+// gain in round trips that matters at that size; groups of single events are what the saved
+// round trips are for.
+const fastPathMaxEvents = 32
+
 // recordFast records batches with record_usage. It returns false, having written nothing, when
-// the function declined.
+// the group is larger than the fast path takes or the function declined.
 func (s *Service) recordFast(ctx context.Context, tx *sqlx.Tx, batches []*orgBatch, now time.Time) (bool, error) {
-	if s.slowOnly {
+	limit := fastPathMaxEvents
+	if s.fastMax > 0 {
+		limit = s.fastMax
+	}
+	events := 0
+	for _, b := range batches {
+		events += len(b.merged)
+	}
+	if s.slowOnly || events > limit {
 		return false, nil
 	}
 	orgs := make([]string, len(batches))

@@ -19,6 +19,7 @@ import (
 func TestRecordUsage_FastPathLeavesTheLedgerOfTheGoPath(t *testing.T) {
 	t.Parallel()
 	fast := newPathFixture(t)
+	billing.FastPathForAnySize(fast.f.Svc) // the scenario's 60-event batch too
 	slow := newPathFixture(t)
 	billing.SlowPathOnly(slow.f.Svc)
 

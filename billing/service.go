@@ -26,6 +26,7 @@ type Service struct {
 
 	coalescer coalescer // usage batches share transactions
 	slowOnly  bool      // tests: record every group through the Go path (ingest_fast.go)
+	fastMax   int       // tests: the largest group of the fast path; 0: fastPathMaxEvents
 	fastRuns  atomic.Int64
 
 	planPrices   planPrices // monthly price of each plan: configuration over the plans table
