@@ -22,7 +22,7 @@ run: build
 test: generate $(STRIPE_MOCK) $(MAILPIT)
 	@scripts/setup.sh test
 	@url=$$(scripts/postgres.sh postgres) && \
-	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) LUX_MAILPIT=$(MAILPIT) $(GO) test -race -count=1 -timeout 20m ./...
+	  LUX_TEST_DATABASE_URL=$$url LUX_STRIPE_MOCK=$(STRIPE_MOCK) LUX_MAILPIT=$(MAILPIT) $(GO) test -race -count=1 -timeout 30m ./...
 
 ## test-faults: the fault suite (kill -9 under load, database outage, replayed usage and Stripe
 ## webhooks) on the real binary and private PostgreSQL clusters, then every fuzz target for

@@ -211,4 +211,3 @@ func parseCreditsField(s string) (*billing.Millicredits, error) {
 	}
 	return &m, nil
 }
-
