@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -149,12 +150,23 @@ func (h *Pages) historyView(c echo.Context) (*views.History, error) {
 		return v, err
 	}
 	v.Documents, v.Next = page.Documents, page.Next
-	if viewer(c).Membership.IsAdmin() {
+	if viewer(c).Membership.IsAdmin() && recentPurchase(page.Documents, v.Now) {
 		if v.Refundable, err = h.refundable(c); err != nil {
 			return nil, err
 		}
 	}
 	return v, nil
+}
+
+// recentPurchase reports whether docs hold the invoice of a purchase paid within the refund
+// window (invoiced when paid): only then can a row offer a refund.
+func recentPurchase(docs []*documents.Document, now time.Time) bool {
+	for _, d := range docs {
+		if d.Kind == documents.KindInvoice && d.Source == documents.SourcePurchase && now.Sub(d.IssuedAt) <= payments.RefundWindow {
+			return true
+		}
+	}
+	return false
 }
 
 // refundable returns the refund quotes of the org's purchases that can be refunded now, by
