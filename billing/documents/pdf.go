@@ -236,8 +236,13 @@ func (r *renderer) parties() {
 		if f[0] == "Status" {
 			r.color(statusColor(d.Status))
 		}
-		p.SetXY(x+34, fy)
-		r.text(contentW-98-34, 5, r.fit(contentW-98-34, f[1], 9), "R")
+		// The value may reach left into its label's cell, up to just past the label.
+		r.font("", 8.5)
+		labelW := min(p.GetStringWidth(r.tr(f[0]))+3, 34)
+		r.font("B", 9)
+		w := contentW - 98 - labelW
+		p.SetXY(x+labelW, fy)
+		r.text(w, 5, r.fit(w, f[1], 9), "R")
 		fy += 5.4
 	}
 	p.SetY(max(y, fy) + 8)
