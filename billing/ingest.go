@@ -219,9 +219,8 @@ func (s *Service) lockLedgers(ctx context.Context, tx *sqlx.Tx, batches []*orgBa
 		return Errorf(ENOTFOUND, "organization not found")
 	}
 	for i, b := range batches {
-		// Prices and the invoicer too: a rollover here renews and invoices the plan.
-		b.lt = &ledgerTx{tx: tx, store: s.Store, now: now, acct: accts[i], dirty: map[int64]*liveGrant{},
-			prices: s.planPrices, invoicer: s.planInvoicer}
+		b.lt = s.newLedgerTx(tx, now)
+		b.lt.acct = accts[i]
 		if !b.lt.acct.CycleEnd.After(now) {
 			if err := b.lt.rollover(ctx); err != nil {
 				return err

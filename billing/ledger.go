@@ -125,9 +125,15 @@ type pendingAlloc struct {
 	Settled bool
 }
 
+// newLedgerTx is the one way a ledger transaction is made: with the plan prices and the
+// invoicer, since any rollover it runs renews and invoices the plan.
+func (s *Service) newLedgerTx(tx *sqlx.Tx, now time.Time) *ledgerTx {
+	return &ledgerTx{tx: tx, store: s.Store, now: now, dirty: map[int64]*liveGrant{}, prices: s.planPrices, invoicer: s.planInvoicer}
+}
+
 // lockLedger locks org's account row and rolls its cycle over if it has ended.
 func (s *Service) lockLedger(ctx context.Context, tx *sqlx.Tx, orgID string, now time.Time) (*ledgerTx, error) {
-	lt := &ledgerTx{tx: tx, store: s.Store, now: now, dirty: map[int64]*liveGrant{}, prices: s.planPrices, invoicer: s.planInvoicer}
+	lt := s.newLedgerTx(tx, now)
 	if err := s.Get(ctx, tx, &lt.acct, queries.LockAccount, orgID); err != nil {
 		return nil, NotFound(err, "organization not found", "lock account")
 	}

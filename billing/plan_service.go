@@ -116,7 +116,9 @@ func (s *Service) readLedger(ctx context.Context, orgID string, fn func(lt *ledg
 		return fmt.Errorf("billing: begin: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&ledgerTx{tx: tx, store: s.Store, acct: *a, now: now, prices: s.planPrices})
+	lt := s.newLedgerTx(tx, now)
+	lt.acct = *a
+	return fn(lt)
 }
 
 // QuotePlanChange says what moving org to plan code would do now: an upgrade (at once, with
