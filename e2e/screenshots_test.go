@@ -35,6 +35,8 @@ var billingScreens = []screen{
 	{"calculator", "/settings/billing/calculator", "calculator", http.StatusOK},
 	{"api-keys", "/settings/api-keys", "API keys", http.StatusOK},
 	{"notifications", "/settings/notifications", "Notifications", http.StatusOK},
+	{"members", "/settings/members", "Members", http.StatusOK},
+	{"account", "/settings/account", "Sign-in & security", http.StatusOK},
 }
 
 // TestScreenshots renders every billing page for the demo admin and member, at desktop and
