@@ -11,26 +11,6 @@ import (
 	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
-// wantSignedOut checks that b's (copied) cookie no longer opens a page or creates an API key.
-func wantSignedOut(t *testing.T, b *webtest.Browser, csrf string) {
-	t.Helper()
-	webtest.WantRedirect(t, b.Get("/settings/api-keys"), "/login?next=%2Fsettings%2Fapi-keys")
-	p := b.Post("", "/settings/api-keys", url.Values{"_csrf": {csrf}, "name": {"stolen"}})
-	if p.StatusCode == http.StatusCreated || p.StatusCode == http.StatusOK {
-		t.Fatalf("a copied cookie created an API key (status %d)", p.StatusCode)
-	}
-}
-
-// formToken is the CSRF token of the form on the page at path.
-func formToken(t *testing.T, b *webtest.Browser, path string) string {
-	t.Helper()
-	token, ok := b.Get(path).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
-	if !ok || token == "" {
-		t.Fatalf("no CSRF token on %s", path)
-	}
-	return token
-}
-
 func TestPasswordPage_ChangeEndsOtherSessionsAndKeepsThisOne(t *testing.T) {
 	t.Parallel()
 	s := webtest.NewSite(t)
@@ -38,7 +18,7 @@ func TestPasswordPage_ChangeEndsOtherSessionsAndKeepsThisOne(t *testing.T) {
 	laptop := s.Browser()
 	laptop.Login("ada@example.com", "correct horse")
 	stolen := b.CopyOf()
-	csrf := formToken(t, stolen, "/settings/api-keys")
+	csrf := webtest.FormToken(t, stolen, "/settings/api-keys")
 
 	p := b.Get("/settings/account")
 	webtest.WantStatus(t, p, http.StatusOK)
@@ -78,7 +58,7 @@ func TestPasswordPage_ChangeEndsOtherSessionsAndKeepsThisOne(t *testing.T) {
 	if got := p.Text(`[data-testid="alert-success"]`); !strings.Contains(got, "Password changed") {
 		t.Errorf("flash = %q", got)
 	}
-	wantSignedOut(t, stolen, csrf)
+	webtest.WantSignedOut(t, stolen, csrf)
 	webtest.WantRedirect(t, laptop.Get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
 	if _, err := s.Identity.Authenticate(context.Background(), "ada@example.com", "correct horse"); err == nil {
 		t.Fatal("the old password still works")
@@ -111,7 +91,7 @@ func TestMembersPage_AdminRemovesAMemberWhoseCookieAndKeyStopWorking(t *testing.
 	mel := s.Browser()
 	mel.Login("mel@example.com", "correct horse")
 	stolen := mel.CopyOf()
-	csrf := formToken(t, stolen, "/settings/api-keys")
+	csrf := webtest.FormToken(t, stolen, "/settings/api-keys")
 	u, _ := s.Identity.FindUserByEmail(context.Background(), "mel@example.com")
 	ada, _ := s.Identity.FindUserByEmail(context.Background(), "ada@example.com")
 	key, _, err := s.Identity.CreateAPIKey(context.Background(), org, u.ID, "mel's flow")
@@ -145,7 +125,7 @@ func TestMembersPage_AdminRemovesAMemberWhoseCookieAndKeyStopWorking(t *testing.
 	if got := p.Text(`[data-testid="alert-success"]`); !strings.Contains(got, "removed") || p.Has(`[data-user-id="`+u.ID+`"]`) {
 		t.Fatalf("after removal: flash %q, mel still listed %v", got, p.Has(`[data-user-id="`+u.ID+`"]`))
 	}
-	wantSignedOut(t, stolen, csrf)
+	webtest.WantSignedOut(t, stolen, csrf)
 	webtest.WantRedirect(t, mel.Get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
 	if got := credits(); got != http.StatusUnauthorized {
 		t.Fatalf("mel's key after the removal: %d, want 401", got)

@@ -12,34 +12,15 @@ import (
 	"github.com/luxstudio/lux-billing/web/webtest"
 )
 
-// wantLogin checks that b's cookie no longer opens a page or creates an API key.
-func wantLogin(t *testing.T, b *webtest.Browser, csrf string) {
-	t.Helper()
-	webtest.WantRedirect(t, b.Get("/settings/api-keys"), "/login?next=%2Fsettings%2Fapi-keys")
-	p := b.Post("", "/settings/api-keys", url.Values{"_csrf": {csrf}, "name": {"stolen"}})
-	if p.StatusCode == http.StatusCreated || p.StatusCode == http.StatusOK {
-		t.Fatalf("a copied cookie created an API key (status %d)", p.StatusCode)
-	}
-}
-
-func csrfOf(t *testing.T, b *webtest.Browser, path string) string {
-	t.Helper()
-	token, ok := b.Get(path).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
-	if !ok || token == "" {
-		t.Fatalf("no CSRF token on %s", path)
-	}
-	return token
-}
-
 func TestLogout_EndsTheSessionOnTheServer(t *testing.T) {
 	t.Parallel()
 	s := webtest.NewSite(t)
 	b, _ := s.SignedUp("ada@example.com", "Org")
 	stolen := b.CopyOf()
-	csrf := csrfOf(t, stolen, "/settings/api-keys")
+	csrf := webtest.FormToken(t, stolen, "/settings/api-keys")
 	webtest.WantStatus(t, stolen.Get("/settings/api-keys"), http.StatusOK)
 	webtest.WantRedirect(t, b.Post("/settings/billing", "/logout", nil), "/login?signed_out=1")
-	wantLogin(t, stolen, csrf)
+	webtest.WantSignedOut(t, stolen, csrf)
 	var n int
 	if err := s.DB.Get(&n, `SELECT count(*) FROM api_keys`); err != nil || n != 0 {
 		t.Fatalf("%d API keys after the replay (%v)", n, err)
@@ -53,7 +34,7 @@ func TestPasswordChange_EndsEverySession(t *testing.T) {
 	other := s.Browser()
 	other.Login("ada@example.com", "correct horse")
 	stolen := b.CopyOf()
-	csrf := csrfOf(t, stolen, "/settings/api-keys")
+	csrf := webtest.FormToken(t, stolen, "/settings/api-keys")
 	u, _ := s.Identity.FindUserByEmail(context.Background(), "ada@example.com")
 	if err := s.Identity.ChangePassword(context.Background(), u.ID, "wrong", "new password 1"); billing.ErrorCode(err) != billing.EUNAUTHORIZED {
 		t.Fatalf("wrong current password: %v", err)
@@ -64,7 +45,7 @@ func TestPasswordChange_EndsEverySession(t *testing.T) {
 	if err := s.Identity.ChangePassword(context.Background(), u.ID, "correct horse", "new password 1"); err != nil {
 		t.Fatal(err)
 	}
-	wantLogin(t, stolen, csrf)
+	webtest.WantSignedOut(t, stolen, csrf)
 	webtest.WantRedirect(t, other.Get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
 	other.Login("ada@example.com", "new password 1")
 	webtest.WantStatus(t, other.Get("/settings/billing"), http.StatusOK)
@@ -78,7 +59,7 @@ func TestRemovalFromTheOrg_EndsTheMembersSessions(t *testing.T) {
 	mel := s.Browser()
 	mel.Login("mel@example.com", "correct horse")
 	stolen := mel.CopyOf()
-	csrf := csrfOf(t, stolen, "/settings/api-keys")
+	csrf := webtest.FormToken(t, stolen, "/settings/api-keys")
 	u, _ := s.Identity.FindUserByEmail(context.Background(), "mel@example.com")
 	admin, _ := s.Identity.FindUserByEmail(context.Background(), "ada@example.com")
 	if err := s.Identity.RemoveMember(context.Background(), org, admin.ID); billing.ErrorCode(err) != billing.ECONFLICT {
@@ -87,7 +68,7 @@ func TestRemovalFromTheOrg_EndsTheMembersSessions(t *testing.T) {
 	if err := s.Identity.RemoveMember(context.Background(), org, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantLogin(t, stolen, csrf)
+	webtest.WantSignedOut(t, stolen, csrf)
 	webtest.WantRedirect(t, mel.Get("/settings/billing"), "/login?next=%2Fsettings%2Fbilling")
 }
 
@@ -117,8 +98,8 @@ func TestCSRF_TokensAreBoundToTheSessionAndNeverReadFromTheQuery(t *testing.T) {
 	s := webtest.NewSite(t)
 	ada, _ := s.SignedUp("ada@example.com", "Org A")
 	bob, _ := s.SignedUp("bob@example.com", "Org B")
-	bobToken := csrfOf(t, bob, "/settings/api-keys")
-	adaToken := csrfOf(t, ada, "/settings/api-keys")
+	bobToken := webtest.FormToken(t, bob, "/settings/api-keys")
+	adaToken := webtest.FormToken(t, ada, "/settings/api-keys")
 	if bobToken == adaToken {
 		t.Fatal("two sessions share a CSRF token")
 	}

@@ -175,3 +175,24 @@ func (b *Browser) CopyOf() *Browser {
 	c.Client.Jar = jar
 	return c
 }
+
+// WantSignedOut checks that b's (copied) cookie no longer opens a page nor, with the CSRF token
+// it had, creates an API key: the session it carries has ended on the server.
+func WantSignedOut(t testing.TB, b *Browser, csrf string) {
+	t.Helper()
+	WantRedirect(t, b.Get("/settings/api-keys"), "/login?next=%2Fsettings%2Fapi-keys")
+	p := b.Post("", "/settings/api-keys", url.Values{"_csrf": {csrf}, "name": {"stolen"}})
+	if p.StatusCode == http.StatusCreated || p.StatusCode == http.StatusOK {
+		t.Fatalf("a copied cookie created an API key (status %d)", p.StatusCode)
+	}
+}
+
+// FormToken is the CSRF token of the form on the page at path, as b sees it.
+func FormToken(t testing.TB, b *Browser, path string) string {
+	t.Helper()
+	token, ok := b.Get(path).Doc.Find(`input[name="_csrf"]`).First().Attr("value")
+	if !ok || token == "" {
+		t.Fatalf("no CSRF token on %s", path)
+	}
+	return token
+}
