@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -89,17 +90,11 @@ func thresholdFields(f LimitsForm) []string {
 
 // percentList writes thresholds for people: "50%, 80%, 100%", or "None".
 func percentList(ps []int64) string {
-	if len(ps) == 0 {
-		return "None"
-	}
-	s := ""
+	typed := make([]string, len(ps))
 	for i, p := range ps {
-		if i > 0 {
-			s += ", "
-		}
-		s += strconv.FormatInt(p, 10) + "%"
+		typed[i] = strconv.FormatInt(p, 10)
 	}
-	return s
+	return percentText(typed)
 }
 
 // creditsOrNone writes an amount of credits, or "None".
@@ -152,14 +147,7 @@ func percentText(ps []string) string {
 	if len(ps) == 0 {
 		return "None"
 	}
-	s := ""
-	for i, p := range ps {
-		if i > 0 {
-			s += ", "
-		}
-		s += p + "%"
-	}
-	return s
+	return strings.Join(ps, "%, ") + "%"
 }
 
 // creditsText writes an amount as typed ("10000"), or "None".
