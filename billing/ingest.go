@@ -71,7 +71,6 @@ type orgBatch struct {
 	inserted map[string]bool
 	stored   map[string]storedEvent
 	fresh    []*pricedEvent // inserted now: these are charged
-	unfunded Millicredits   // the part of the charge no grant paid (recordFast)
 }
 
 // memberUsage is a member's limit and usage in the current cycle.
@@ -143,26 +142,30 @@ func (s *Service) recordTx(ctx context.Context, jobs []*usageJob) (map[*usageJob
 	}
 	now := s.now()
 	answers := map[*usageJob]*UsageResult{}
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	fast, err := s.recordFast(ctx, batches, now, answers)
+	if err != nil {
+		return nil, err
+	}
+	if !fast {
+		if err := s.recordSlow(ctx, batches, now, failed, answers); errors.Is(err, errRetry) {
+			return failed, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	for j, res := range answers {
+		j.done <- jobResult{res: res}
+	}
+	return nil, nil
+}
+
+// recordSlow is the Go path: every case the one-statement path declines (ingest_fast.go), in
+// one transaction with a fixed number of statements. It returns errRetry, having written
+// nothing, when some batches failed on their own (in failed).
+func (s *Service) recordSlow(ctx context.Context, batches []*orgBatch, now time.Time, failed map[*usageJob]error, answers map[*usageJob]*UsageResult) error {
+	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.lockLedgers(ctx, tx, batches, now); err != nil {
 			return err
-		}
-		fast, err := s.recordFast(ctx, tx, batches, now)
-		if err != nil {
-			return err
-		}
-		if fast {
-			marks := usageMarks(batches) // notices: the counters before the charge
-			for _, b := range batches {
-				b.applyCharge()
-			}
-			if err := s.emitCrossed(ctx, tx, batches, marks); err != nil {
-				return err
-			}
-			for _, b := range batches {
-				b.answer(answers)
-			}
-			return nil
 		}
 		if err := s.checkMembers(ctx, tx, batches, failed); err != nil {
 			return err
@@ -181,20 +184,10 @@ func (s *Service) recordTx(ctx context.Context, jobs []*usageJob) (map[*usageJob
 			return err
 		}
 		for _, b := range batches {
-			b.answer(answers)
+			b.answer(&b.lt.acct, answers)
 		}
 		return nil
 	})
-	if errors.Is(err, errRetry) {
-		return failed, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for j, res := range answers {
-		j.done <- jobResult{res: res}
-	}
-	return nil, nil
 }
 
 // lockLedgers locks every batch's account in org order, rolling over ended cycles.
@@ -434,9 +427,8 @@ func (s *Service) chargeBatches(ctx context.Context, tx *sqlx.Tx, batches []*org
 	return nil
 }
 
-// answer builds each of the batch's requests' results from the org's state after the charge.
-func (b *orgBatch) answer(answers map[*usageJob]*UsageResult) {
-	a := &b.lt.acct
+// answer builds each of the batch's requests' results from the org's account after the charge.
+func (b *orgBatch) answer(a *Account, answers map[*usageJob]*UsageResult) {
 	reason := orgPauseReason(a)
 	for _, j := range b.jobs {
 		res := &UsageResult{Results: make([]EventResult, len(j.priced)), Balance: a.Balance, PauseReason: reason, Paused: reason != ""}

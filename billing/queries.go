@@ -48,7 +48,7 @@ type queryText struct {
 	DeleteUsageDaily       string
 	RebuildUsageDaily      string
 	SelectGrantRemainders  string
-	RecordUsage            string
+	IngestUsage            string
 	SelectAuthorize        string
 }
 
@@ -94,7 +94,7 @@ var queries = func() queryText {
 		DeleteUsageDaily:       f.Get("delete-usage-daily"),
 		RebuildUsageDaily:      f.Get("rebuild-usage-daily"),
 		SelectGrantRemainders:  f.Get("select-grant-remainders"),
-		RecordUsage:            f.Get("record-usage"),
+		IngestUsage:            f.Get("ingest-usage"),
 		SelectAuthorize:        f.Get("select-authorize"),
 	}
 }()

@@ -280,13 +280,14 @@ LEFT JOIN member_cycle_usage u
 WHERE m.org_id = $1
 ORDER BY m.role = 'admin' DESC, m.created_at, m.user_id;
 
--- name: record-usage
--- The common case of ingestion in one round trip, under the accounts' locks (ingest_fast.go,
--- the function in migration 00070): $1 now, $2 orgs, $3 their entry memos, then per event
--- $4 org, $5 id, $6 flow, $7 execution, $8 user, $9 type, $10 model, $11 quantity, $12 cost,
--- $13 occurred_at, $14 body hash. No row: declined, nothing written.
-SELECT r_kind, r_org, r_user, r_a, r_b
-FROM record_usage($1, $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+-- name: ingest-usage
+-- The common case of ingestion in one statement, outside any transaction (ingest_fast.go; the
+-- function is in migrations/functions/ingest_usage.sql): $1 now, $2 orgs, $3 their entry memos,
+-- then per event $4 org, $5 id, $6 flow, $7 execution, $8 user, $9 type, $10 model,
+-- $11 quantity, $12 cost, $13 occurred_at, $14 body hash. No row: declined, nothing written;
+-- SQLSTATE LXDUP: an id was recorded before, nothing written.
+SELECT r_kind, r_org, r_user, r_a, r_b, r_c
+FROM ingest_usage($1, $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                   $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::timestamptz[], $14::bytea[]);
 
 -- name: set-member-limit

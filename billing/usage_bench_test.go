@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkRecordUsage measures the domain's ingestion path on one org, in process (no HTTP),
-// through record_usage (path=fast) and through the Go path alone (path=go), side by side:
+// through ingest_usage (path=fast) and through the Go path alone (path=go), side by side:
 // go test -run XXX -bench RecordUsage -count 3 ./billing/
 func BenchmarkRecordUsage(b *testing.B) {
 	for _, c := range []struct {

@@ -410,7 +410,7 @@ func (p *profileResult) markdown() string {
 		w("Statements per request, from `pg_stat_statements` (execution time inside PostgreSQL; each\n")
 		w("statement is also one network round trip): **%.1f statements per request**, %.3f ms of execution\n", calls, exec/float64(p.Requests))
 		if plan > 0 {
-			w("and %.3f ms of planning per request (statements prepared once per connection and record_usage's keep their\n", plan)
+			w("and %.3f ms of planning per request (statements prepared once per connection and ingest_usage's keep their\n", plan)
 			w("plan; PostgreSQL still plans a prepared statement again for each call while it finds a custom plan cheaper).\n")
 		} else {
 			w("per request, and no planning recorded (prepared statements reuse their plans; planning is only\n")

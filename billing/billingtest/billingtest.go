@@ -6,11 +6,9 @@ package billingtest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"sync"
@@ -43,16 +41,7 @@ func withDB(server, name string) string {
 
 // templateName is derived from the migrations, so a changed schema gets a new template.
 func templateName() string {
-	h := sha256.New()
-	_ = fs.WalkDir(migrations.Files, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := fs.ReadFile(migrations.Files, p)
-			h.Write([]byte(p))
-			h.Write(b)
-		}
-		return nil
-	})
-	return "lux_tmpl_" + hex.EncodeToString(h.Sum(nil))[:12]
+	return "lux_tmpl_" + migrations.Fingerprint()[:12]
 }
 
 // ensureTemplate builds the migrated template database once per schema, across processes.
