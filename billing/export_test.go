@@ -10,3 +10,9 @@ func FastGroups(s *Service) int64 { return s.fastRuns.Load() }
 
 // FastPathForAnySize lets s record groups of any size in one round trip.
 func FastPathForAnySize(s *Service) { s.fastMax = MaxBatch * maxCoalescedJobs }
+
+// OnTimezoneStep runs fn between ChangeTimezone's steps (TimezoneBuilt, TimezoneCaughtUp).
+func OnTimezoneStep(s *Service, fn func(step string)) { s.timezoneHook = fn }
+
+// RebuildUsageDailyQuery is the daily rollup computed from the events ($1 org, $2 zone).
+var RebuildUsageDailyQuery = queries.RebuildUsageDaily

@@ -41,11 +41,17 @@ type queryText struct {
 	SelectLimitSettings    string
 	UpdateLimitSettings    string
 	SelectMemberUsage      string
+	SelectAccountOrg       string
 	LockAccountRow         string
 	CheckTimezone          string
 	UpdateOrgTimezone      string
 	SetRebuildMemory       string
+	CreateUsageDailyNext   string
+	DropUsageDailyNext     string
+	AddUsageDailyNext      string
+	SummarizeEntryIndex    string
 	DeleteUsageDaily       string
+	InsertUsageDailyNext   string
 	RebuildUsageDaily      string
 	SelectGrantRemainders  string
 	IngestUsage            string
@@ -87,11 +93,17 @@ var queries = func() queryText {
 		SelectLimitSettings:    f.Get("select-limit-settings"),
 		UpdateLimitSettings:    f.Get("update-limit-settings"),
 		SelectMemberUsage:      f.Get("select-member-usage"),
+		SelectAccountOrg:       f.Get("select-account-org"),
 		LockAccountRow:         f.Get("lock-account-row"),
 		CheckTimezone:          f.Get("check-timezone"),
 		UpdateOrgTimezone:      f.Get("update-org-timezone"),
 		SetRebuildMemory:       f.Get("set-rebuild-memory"),
+		CreateUsageDailyNext:   f.Get("create-usage-daily-next"),
+		DropUsageDailyNext:     f.Get("drop-usage-daily-next"),
+		AddUsageDailyNext:      f.Get("add-usage-daily-next"),
+		SummarizeEntryIndex:    f.Get("summarize-entry-index"),
 		DeleteUsageDaily:       f.Get("delete-usage-daily"),
+		InsertUsageDailyNext:   f.Get("insert-usage-daily-next"),
 		RebuildUsageDaily:      f.Get("rebuild-usage-daily"),
 		SelectGrantRemainders:  f.Get("select-grant-remainders"),
 		IngestUsage:            f.Get("ingest-usage"),

@@ -302,6 +302,9 @@ LEFT JOIN member_cycle_usage u
   ON u.org_id = m.org_id AND u.user_id = m.user_id AND u.cycle_start = $3
 WHERE m.org_id = $1 AND m.user_id = $2;
 
+-- name: select-account-org
+SELECT org_id FROM accounts WHERE org_id = $1;
+
 -- name: lock-account-row
 -- The org's ledger lock, the row ingestion locks (lock-account in queries.sql).
 SELECT org_id FROM accounts WHERE org_id = $1 FOR UPDATE;
@@ -318,19 +321,65 @@ UPDATE orgs SET timezone = $2 WHERE id = $1;
 -- memory instead of spilling it to disk (this transaction only).
 SET LOCAL work_mem = '128MB';
 
+-- name: create-usage-daily-next
+-- SetTimezone's scratch rollup, private to its session: usage_daily's columns and primary key.
+CREATE TEMPORARY TABLE usage_daily_next (LIKE usage_daily INCLUDING INDEXES);
+
+-- name: drop-usage-daily-next
+DROP TABLE IF EXISTS pg_temp.usage_daily_next;
+
+-- name: add-usage-daily-next
+-- Adds org $1's events whose entry id is above $3 to the scratch rollup, days cut in zone $2,
+-- and returns the highest entry id among them ($3 when there is none) and their number. One
+-- statement, one snapshot: an org's usage entry ids are drawn under its ledger lock, so the
+-- events it has committed are exactly those up to the returned id, and the next call adds
+-- what came after.
+-- $3 = 0 reads all of the org's events (a sequential scan); a high $3 reads the recent block
+-- ranges through the BRIN index usage_events_entry_idx.
+WITH agg AS MATERIALIZED (
+    SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date) AS day, flow_id, user_id, type, model,
+           sum(cost_mc) AS credits_mc, sum(quantity) AS quantity, count(*) AS events,
+           max(entry_id) AS top
+    FROM usage_events
+    WHERE org_id = $1 AND entry_id > $3
+    GROUP BY org_id, 2, flow_id, user_id, type, model
+), ins AS (
+    INSERT INTO usage_daily_next (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+    SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events FROM agg
+    ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
+        credits_mc = usage_daily_next.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_daily_next.quantity + EXCLUDED.quantity,
+        events = usage_daily_next.events + EXCLUDED.events
+)
+SELECT CAST(COALESCE(max(top), $3) AS bigint) AS seen, CAST(COALESCE(sum(events), 0) AS bigint) AS events
+FROM agg;
+
+-- name: summarize-entry-index
+-- Summarises the block ranges of usage_events_entry_idx (every partition's) that were filled
+-- since the last VACUUM, so that a scan for recent entry ids reads only the ranges written
+-- after this.
+SELECT count(brin_summarize_new_values(relid)) FROM pg_partition_tree('usage_events_entry_idx') WHERE isleaf;
+
 -- name: delete-usage-daily
 DELETE FROM usage_daily WHERE org_id = $1;
 
--- name: rebuild-usage-daily
--- The daily rollup of org $1 recomputed from its events, days cut in zone $2; written in day
--- order, as ingestion writes it, so a report's range is a contiguous part of the table.
+-- name: insert-usage-daily-next
+-- The scratch rollup into usage_daily, in day order as ingestion writes it, so that a report's
+-- range is a contiguous part of the table.
 INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
-SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date), flow_id, user_id, type, model,
-       sum(cost_mc), sum(quantity), count(*)
+SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events
+FROM usage_daily_next
+ORDER BY day, flow_id, user_id, type, model;
+
+-- name: rebuild-usage-daily
+-- The daily rollup of org $1 computed from its events, days cut in zone $2: what usage_daily
+-- must hold (tests compare the two).
+SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date) AS day, flow_id, user_id, type, model,
+       CAST(sum(cost_mc) AS bigint) AS credits_mc, CAST(sum(quantity) AS bigint) AS quantity,
+       count(*) AS events
 FROM usage_events
 WHERE org_id = $1
-GROUP BY org_id, 2, flow_id, user_id, type, model
-ORDER BY 2;
+GROUP BY org_id, 2, flow_id, user_id, type, model;
 
 -- Plans: plan changes, subscriptions, checkouts and plan charges (plan_change.go, planQ).
 

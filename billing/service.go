@@ -29,6 +29,8 @@ type Service struct {
 	fastMax   int       // tests: the largest group of the fast path; 0: fastPathMaxEvents
 	fastRuns  atomic.Int64
 
+	timezoneHook func(step string) // tests: runs between ChangeTimezone's steps
+
 	planPrices   planPrices // monthly price of each plan: configuration over the plans table
 	planInvoicer PlanInvoicer
 }
