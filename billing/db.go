@@ -74,7 +74,9 @@ func createDatabase(ctx context.Context, dsn string) error {
 	defer admin.Close()
 	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name))
 	var pqErr *pq.Error
-	if err != nil && !(errors.As(err, &pqErr) && pqErr.Code == "42P04") { // created meanwhile
+	// Created meanwhile, by another server starting at the same moment: 42P04, or 23505 when both
+	// inserted the name into pg_database at once.
+	if err != nil && !(errors.As(err, &pqErr) && (pqErr.Code == "42P04" || pqErr.Code == "23505")) {
 		return fmt.Errorf("billing: create database %s: %w", name, err)
 	}
 	return nil

@@ -34,7 +34,7 @@ const functionsLock = 0x6c75785f666e // "lux_fn"
 // goose takes a session lock. Numbers are reserved in ranges per capability, so a migration may
 // land after one with a higher number: it is applied all the same (out of order), never skipped.
 func Up(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, Files, goose.WithAllowOutofOrder(true))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Files, goose.WithAllowOutofOrder(true), goose.WithSessionLocker(serial{}))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
