@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/luxstudio/lux-billing/bench/benchkit"
@@ -14,9 +15,10 @@ import (
 
 // cell is one measured configuration.
 type cell struct {
-	Batch   int  // events per request
-	Clients int  // concurrent clients, each with one request in flight
-	Hot     bool // every client posts to one organization; otherwise clients spread over many
+	Batch    int  // events per request
+	Clients  int  // concurrent clients, each with one request in flight
+	Hot      bool // every client posts to one organization; otherwise clients spread over many
+	Replicas int  // lux serve processes on the one database, client i posting to replica i mod Replicas; 0: one
 }
 
 // cells lists the configurations in the order they run and are reported: single events and
@@ -32,6 +34,22 @@ func cells() []cell {
 	}
 	return out
 }
+
+// replicaCells are the cells measured again with the load spread over n `lux serve` replicas:
+// single events and batches of 100 from 8 clients, over many organizations and on one hot
+// organization (whose batches then meet only at the account lock in the database).
+func replicaCells(n int) []cell {
+	var out []cell
+	for _, batch := range []int{1, 100} {
+		for _, hot := range []bool{false, true} {
+			out = append(out, cell{Batch: batch, Clients: 8, Hot: hot, Replicas: n})
+		}
+	}
+	return out
+}
+
+// servers is the number of lux serve processes the cell loads.
+func (c cell) servers() int { return max(c.Replicas, 1) }
 
 func (c cell) orgs(n int) string {
 	if c.Hot {
@@ -67,8 +85,9 @@ type apiResult struct {
 	Elapsed  time.Duration
 	P50, P99 time.Duration
 	CPU      cpuDelta
-	RSS      int64  // the server's largest resident set during the cell, bytes
-	Load     string // the machine's load average when the cell started
+	RSS      int64   // the largest resident set of a server process during the cell, bytes
+	RSSEach  []int64 // each replica's largest resident set, bytes
+	Load     string  // the machine's load average when the cell started
 	Raw      *rawResult
 }
 
@@ -85,22 +104,43 @@ func (r *apiResult) Ratio() float64 {
 }
 
 func (r *apiResult) summary() string {
-	s := fmt.Sprintf("API  batch %3d  clients %2d  orgs %-7s  %7d req  %9.0f events/s  p50 %6.2f ms  p99 %6.2f ms  RSS %3d MB  load %s  errors %d",
-		r.Batch, r.Clients, r.cell.orgs(r.Orgs), r.Requests, r.EventsPerSec(), ms(r.P50), ms(r.P99), r.RSS>>20, r.Load, r.Errors)
+	s := fmt.Sprintf("API  batch %3d  clients %2d  orgs %-7s  servers %d  %7d req  %9.0f events/s  p50 %6.2f ms  p99 %6.2f ms  RSS %s MB  load %s  errors %d",
+		r.Batch, r.Clients, r.cell.orgs(r.Orgs), r.servers(), r.Requests, r.EventsPerSec(), ms(r.P50), ms(r.P99), r.rssMB(), r.Load, r.Errors)
 	if r.FirstErr != "" {
 		s += "  first error: " + r.FirstErr
 	}
 	return s
 }
 
+// rssMB is each server's largest resident set in MB, "38 + 37" for two replicas.
+func (r *apiResult) rssMB() string {
+	if len(r.RSSEach) == 0 {
+		return strconv.FormatInt(r.RSS>>20, 10)
+	}
+	parts := make([]string, len(r.RSSEach))
+	for i, b := range r.RSSEach {
+		parts[i] = strconv.FormatInt(b>>20, 10)
+	}
+	return strings.Join(parts, " + ")
+}
+
 func ms(d time.Duration) float64 { return benchkit.MS(d) }
 
-// loader posts usage batches to the server.
+// loader posts usage batches to the server, or spreads them over replicas.
 type loader struct {
-	client *http.Client
-	base   string
-	keys   []string
-	runs   int
+	client   *http.Client
+	base     string
+	replicas []string // when set, a cell of n replicas sends client i's requests to replicas[i mod n]
+	keys     []string
+	runs     int
+}
+
+// target is the server client i of cell c posts to.
+func (l *loader) target(c cell, i int) string {
+	if c.Replicas > 1 && len(l.replicas) >= c.Replicas {
+		return l.replicas[i%c.Replicas]
+	}
+	return l.base
 }
 
 // run measures one cell: the clients start together and stop at the deadline or when maxReq
@@ -116,7 +156,7 @@ func (l *loader) run(ctx context.Context, c cell, dur time.Duration, maxReq int,
 	load := benchkit.LoadAvg()
 	res, err := benchkit.Clients(ctx, c.Clients, dur, maxReq, func(ctx context.Context, i, k int) error {
 		bufs[i] = appendBatch(bufs[i][:0], runID, i, k, c.Batch)
-		return l.post(ctx, "/api/v1/usage", l.keys[c.orgIndex(i, k, len(l.keys))], bufs[i])
+		return l.post(ctx, l.target(c, i)+"/api/v1/usage", l.keys[c.orgIndex(i, k, len(l.keys))], bufs[i])
 	})
 	if err != nil {
 		return nil, err
@@ -150,7 +190,7 @@ func (l *loader) authorize(ctx context.Context, clients int, dur time.Duration, 
 		body := `{"flowId":"flow_` + strconv.Itoa(k%8) + `","executionId":"exec_a_` + strconv.Itoa(i) + `_` + strconv.Itoa(k) +
 			`","estimate":{"type":"ai","model":"claude-sonnet","quantity":1500}}`
 		c := cell{Clients: clients}
-		return l.post(ctx, "/api/v1/authorize", l.keys[c.orgIndex(i, k, len(l.keys))], []byte(body))
+		return l.post(ctx, l.base+"/api/v1/authorize", l.keys[c.orgIndex(i, k, len(l.keys))], []byte(body))
 	})
 	if err != nil {
 		return nil, err
@@ -161,9 +201,9 @@ func (l *loader) authorize(ctx context.Context, clients int, dur time.Duration, 
 	return &authResult{Clients: clients, Requests: res.OK(), Errors: res.Errors, PerSec: res.PerSec(), P50: res.P(0.50), P99: res.P(0.99), Load: load}, nil
 }
 
-// post sends one batch and reads the whole answer; anything but 200 is an error.
-func (l *loader) post(ctx context.Context, path, key string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.base+path, bytes.NewReader(body))
+// post sends one batch to url and reads the whole answer; anything but 200 is an error.
+func (l *loader) post(ctx context.Context, url, key string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

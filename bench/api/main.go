@@ -4,7 +4,9 @@
 // over many organizations and over one hot organization, and right after each cell runs the
 // minimal transaction of the same shape (insert the events, debit one balance row, commit) with
 // pgbench -M prepared for as long, so that every cell has its ratio to the floor from the same
-// run. Then it times POST /api/v1/authorize. It prints a markdown table and writes it into
+// run. Then it times POST /api/v1/authorize, and last runs the 8-client cells again with the load
+// spread over two `lux serve` replicas on the same database (-replicas). It prints a markdown
+// table and writes it into
 // docs/BENCHMARKS.md under "## API ingestion". Every cell is bounded in time and requests;
 // everything it started or created (the server, the database, the temporary directory) is
 // removed at the end.
@@ -45,6 +47,7 @@ type options struct {
 	profileCli   int
 	profileBatch int
 	timeout      time.Duration // whole run
+	replicas     int           // lux serve processes of the replica cells; < 2: none
 }
 
 func main() {
@@ -60,6 +63,7 @@ func main() {
 	flag.IntVar(&o.profileBatch, "profile-batch", 1, "events per request of the profiled load")
 	flag.BoolVar(&o.profileOnly, "profile-only", false, "with -profile: skip the measured cells and print only the profile")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
+	flag.IntVar(&o.replicas, "replicas", 2, "lux serve replicas on the one database for the replica cells (single events and batches of 100, 8 clients, many orgs and one); 0 or 1: skip them")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -112,7 +116,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 
-	srv, err := startServer(ctx, bin, dbURL, tmp)
+	srv, err := startServer(ctx, bin, dbURL, tmp, "server")
 	if err != nil {
 		return err
 	}
@@ -163,20 +167,32 @@ func run(ctx context.Context, o options) error {
 	if o.profileOnly && o.profileDir != "" {
 		todo = nil
 	}
-	for _, c := range todo {
+	// measure runs a cell on servers, then its raw floor.
+	measure := func(c cell, servers []*server, probe *cpuProbe) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rss := sampleRSS(srv.Cmd.Process.Pid)
+		samplers := make([]*rssSampler, len(servers))
+		for i, s := range servers {
+			samplers[i] = sampleRSS(s.Cmd.Process.Pid)
+		}
 		res, err := load.run(ctx, c, o.duration, o.maxRequests, probe)
-		peak := rss.done()
+		peaks := make([]int64, len(samplers))
+		for i, s := range samplers {
+			peaks[i] = s.done()
+		}
 		if err != nil {
 			return err
 		}
-		if srv.Exited() {
-			return fmt.Errorf("lux serve exited during the run; its log:\n%s", srv.logTail())
+		for i, s := range servers {
+			if s.Exited() {
+				return fmt.Errorf("lux serve exited during the run; its log:\n%s", s.logTail())
+			}
+			res.RSS = max(res.RSS, peaks[i])
+			if len(servers) > 1 {
+				res.RSSEach = append(res.RSSEach, peaks[i])
+			}
 		}
-		res.RSS = peak
 		logf("%s", res.summary())
 		if res.Raw, err = raw.run(ctx, c, o.duration); err != nil {
 			logf("raw floor of cell %+v: %v (left out)", c, err)
@@ -184,6 +200,12 @@ func run(ctx context.Context, o options) error {
 			logf("%s  → ratio %.2f", res.Raw.summary(), res.Ratio())
 		}
 		rep.api = append(rep.api, res)
+		return nil
+	}
+	for _, c := range todo {
+		if err := measure(c, []*server{srv}, probe); err != nil {
+			return err
+		}
 	}
 	if len(todo) > 0 {
 		for _, clients := range []int{1, 32} {
@@ -193,6 +215,38 @@ func run(ctx context.Context, o options) error {
 			}
 			logf("authorize  clients %2d  %7d req  %9.0f /s  p50 %6.2f ms  p99 %6.2f ms  load %s", a.Clients, a.Requests, a.PerSec, ms(a.P50), ms(a.P99), a.Load)
 			rep.auth = append(rep.auth, a)
+		}
+	}
+	if len(todo) > 0 && o.replicas > 1 {
+		// The same database served by more replicas: the first server, and others started
+		// now (their migrations find nothing to do). Each client posts to one replica.
+		servers := []*server{srv}
+		for i := 1; i < o.replicas; i++ {
+			s, err := startServer(ctx, bin, dbURL, tmp, fmt.Sprintf("replica-%d", i+1))
+			if err != nil {
+				return err
+			}
+			defer s.Stop()
+			logf("lux serve replica %d is up at %s (pid %d)", i+1, s.base, s.Cmd.Process.Pid)
+			servers = append(servers, s)
+		}
+		pids := make([]int, len(servers))
+		load.replicas = make([]string, len(servers))
+		for i, s := range servers {
+			pids[i], load.replicas[i] = s.Cmd.Process.Pid, s.base
+		}
+		probe := newCPUProbe(ctx, db, name, pids...)
+		logf("warming up the replicas…")
+		if _, err := load.run(ctx, cell{Batch: 1, Clients: 8, Replicas: len(servers)}, time.Second, 1_000, nil); err != nil {
+			return err
+		}
+		for _, c := range replicaCells(len(servers)) {
+			if err := measure(c, servers, probe); err != nil {
+				return err
+			}
+		}
+		for _, s := range servers[1:] {
+			s.Stop()
 		}
 	}
 	srv.Stop() // the figures are taken: free the server's cores and connections

@@ -14,23 +14,23 @@ import (
 // clockTicks is USER_HZ, the unit of CPU times in /proc (100 on every Linux Go supports here).
 const clockTicks = 100
 
-// cpuProbe samples where CPU time goes: the lux server process, the PostgreSQL backends
-// connected to the benchmark database, this process (the load generator), and the whole
-// machine (so that load from anything else shows as "other").
+// cpuProbe samples where CPU time goes: the lux server processes (one, or each replica), the
+// PostgreSQL backends connected to the benchmark database, this process (the load generator),
+// and the whole machine (so that load from anything else shows as "other").
 type cpuProbe struct {
-	ctx       context.Context
-	db        *sql.DB
-	dbName    string
-	serverPID int
+	ctx        context.Context
+	db         *sql.DB
+	dbName     string
+	serverPIDs []int
 }
 
-func newCPUProbe(ctx context.Context, db *sql.DB, dbName string, serverPID int) *cpuProbe {
-	return &cpuProbe{ctx: ctx, db: db, dbName: dbName, serverPID: serverPID}
+func newCPUProbe(ctx context.Context, db *sql.DB, dbName string, serverPIDs ...int) *cpuProbe {
+	return &cpuProbe{ctx: ctx, db: db, dbName: dbName, serverPIDs: serverPIDs}
 }
 
 type cpuSample struct {
 	At       time.Time
-	Server   time.Duration
+	Server   time.Duration // all server processes together
 	Backends map[int]time.Duration
 	Self     time.Duration
 	Busy     time.Duration // all CPUs, not idle
@@ -40,7 +40,7 @@ type cpuSample struct {
 // cpuDelta is CPU time spent during a cell, by whom.
 type cpuDelta struct {
 	Wall     time.Duration
-	Server   time.Duration // lux serve (Go)
+	Server   time.Duration // lux serve (Go), every replica together
 	Postgres time.Duration // backends of the benchmark database
 	Load     time.Duration // the load generator (this process)
 	Other    time.Duration // the rest of the machine's busy time
@@ -49,9 +49,12 @@ type cpuDelta struct {
 
 func (p *cpuProbe) sample() cpuSample {
 	s := cpuSample{At: time.Now(), Backends: map[int]time.Duration{}, OK: true}
-	var err error
-	if s.Server, err = procCPU(p.serverPID); err != nil {
-		s.OK = false
+	for _, pid := range p.serverPIDs {
+		d, err := procCPU(pid)
+		if err != nil {
+			s.OK = false
+		}
+		s.Server += d
 	}
 	rows, err := p.db.QueryContext(p.ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, p.dbName)
 	if err == nil {

@@ -60,6 +60,37 @@ func perK(d time.Duration, events int) string {
 	return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)*1000/float64(events))
 }
 
+// replicaCount is the number of replicas of the replica cells, 0 without them.
+func (r *report) replicaCount() int {
+	n := 0
+	for _, a := range r.api {
+		n = max(n, a.Replicas)
+	}
+	return n
+}
+
+// replicaComparison says, for each replica cell, its events/s over the one-server cell's of the
+// same shape in the same run (and each one's ratio to its own raw floor, which moves with the
+// machine's load between the two).
+func (r *report) replicaComparison() string {
+	var parts []string
+	for _, a := range r.api {
+		if a.Replicas <= 1 {
+			continue
+		}
+		for _, one := range r.api {
+			if one.Replicas <= 1 && one.Batch == a.Batch && one.Clients == a.Clients && one.Hot == a.Hot && one.EventsPerSec() > 0 {
+				parts = append(parts, fmt.Sprintf("%d-event %d-org: **%.2f** (÷ raw %.2f against %.2f)", a.Batch, a.cell.orgCount(a.Orgs),
+					a.EventsPerSec()/one.EventsPerSec(), a.Ratio(), one.Ratio()))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d replicas ÷ one server, events/s of the same cell in this run, 8 clients: %s.", r.replicaCount(), strings.Join(parts, " · "))
+}
+
 // markdown renders the section, heading included.
 func (r *report) markdown() string {
 	m := r.machine
@@ -84,6 +115,18 @@ func (r *report) markdown() string {
 	w("`POST /api/v1/usage` of 1 or 100 events (AI calls on two models, emails, SMS, each with `occurredAt`);\n")
 	w("each client keeps one request in flight. %d orgs: the clients spread over them (with 32 clients, four share each\n", r.api[0].Orgs)
 	w("org); 1 org: all clients post to one. Latency is per request, as the client sees it. Only 200 answers count.\n\n")
+	if n := r.replicaCount(); n > 1 {
+		more := "a second `lux serve` process is"
+		if n > 2 {
+			more = fmt.Sprintf("%d more `lux serve` processes are", n-1)
+		}
+		w("**%d replicas.** The rows marked \"%d replicas\" run last: %s started on the same\n", n, n, more)
+		w("database beside the first (SPEC §12: stateless replicas, one PostgreSQL), and client *i* posts to replica\n")
+		w("*i* mod %d, so each replica gets half the clients and, on the hot org, both meet only at the org's account\n", n)
+		w("lock in the database. Coalescing is per process, so the hot org's batches coalesce on each replica apart.\n")
+		w("Their raw floor is the same transaction as the one-server cell's. The RSS column lists each replica; the\n")
+		w("server CPU is all replicas together.\n\n")
+	}
 	w("**Raw SQL floor.** Right after each cell, for as long, with as many clients on the same organizations, %s runs\n", r.rawTool)
 	w("the minimal ingest on the same database: `BEGIN`; `INSERT` the request's events into a table with only a primary\n")
 	w("key (one row, or 100 rows built server-side with `generate_series`); `UPDATE` one balance row; `COMMIT`. It\n")
@@ -109,10 +152,17 @@ func (r *report) markdown() string {
 		if a.Errors > 0 {
 			errs = fmt.Sprintf(" (%d errors)", a.Errors)
 		}
-		w("| %d | %d | %d | %s%s | %s | **%.2f** | %.2f / %.2f | %s | %d | %s | %s |\n", a.Batch, a.Clients, a.cell.orgCount(a.Orgs),
-			commas(a.EventsPerSec()), errs, rawEv, a.Ratio(), ms(a.P50), ms(a.P99), rawLat, a.RSS>>20, a.Load, cpu)
+		batch := fmt.Sprint(a.Batch)
+		if a.Replicas > 1 {
+			batch += fmt.Sprintf(" · %d replicas", a.Replicas)
+		}
+		w("| %s | %d | %d | %s%s | %s | **%.2f** | %.2f / %.2f | %s | %s | %s | %s |\n", batch, a.Clients, a.cell.orgCount(a.Orgs),
+			commas(a.EventsPerSec()), errs, rawEv, a.Ratio(), ms(a.P50), ms(a.P99), rawLat, a.rssMB(), a.Load, cpu)
 	}
 	w("\n")
+	if cmp := r.replicaComparison(); cmp != "" {
+		w("%s\n\n", cmp)
+	}
 	if len(r.auth) > 0 {
 		w("`POST /api/v1/authorize` with an estimate, same organizations, same server, right after the cells:\n\n")
 		w("| clients | requests | per second | p50 ms | p99 ms | load avg |\n|---:|---:|---:|---:|---:|---:|\n")
@@ -129,6 +179,9 @@ func (r *report) markdown() string {
 	singleOK, batchOK := true, true
 	var one *apiResult
 	for _, a := range r.api {
+		if a.Replicas > 1 {
+			continue // the goals are the one server's; the replica rows are compared with them above
+		}
 		if a.Batch == 1 && a.Clients == 1 && !a.Hot {
 			one = a
 		}

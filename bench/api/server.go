@@ -20,13 +20,14 @@ type server struct {
 	logPath string
 }
 
-// startServer runs `lux serve` on a free loopback port against dbURL and waits for /healthz.
-func startServer(ctx context.Context, bin, dbURL, dir string) (*server, error) {
+// startServer runs `lux serve` on a free loopback port against dbURL and waits for /healthz;
+// its output goes to <name>.log in dir.
+func startServer(ctx context.Context, bin, dbURL, dir, name string) (*server, error) {
 	addr, err := billingtest.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "server.log")
+	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
