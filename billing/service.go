@@ -81,7 +81,8 @@ func (s *Service) ReloadRates(ctx context.Context) error {
 
 // Watch keeps the server's in-memory copies in step with the database: each channel with a
 // hook (OnNotify) is listened to — the rate card (lux_rate_card), the API key cache (lux_auth).
-// After a reconnect, changes may have been missed, so every hook runs. It returns when ctx ends.
+// Once listening, and after every reconnect, changes may have been missed, so every hook runs.
+// It returns when ctx ends.
 func (s *Service) Watch(ctx context.Context, dsn string) {
 	l := pq.NewListener(dsn, time.Second, time.Minute, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
@@ -95,6 +96,10 @@ func (s *Service) Watch(ctx context.Context, dsn string) {
 			return
 		}
 	}
+	// A change committed between the copies' first load (New) and the LISTEN above notified no
+	// one here: a replica starting while a price changed would keep the old price until the
+	// next change. Now that every change is heard, load the copies once more.
+	s.notify("")
 	for {
 		select {
 		case <-ctx.Done():
