@@ -245,10 +245,10 @@ func (b *ledgerBook) count(what string) {
 // usage for four organizations over both: single events and batches, retries of acknowledged
 // batches sent to the other replica, the same new batch sent to both at once, an acknowledged id
 // reused with another body, and one new id with two bodies sent to both at once; with authorize
-// calls among them and credits granted meanwhile by a third process. Then every acknowledged
-// event is stored exactly once at the credits answered, nothing refused is stored, each balance
-// is its grants minus its events' cost, and every ledger invariant holds (AssertLedger and `lux
-// check`). Coalescing is per process; only the database lock orders the two replicas' writes.
+// calls among them, and credits granted and time zones changed meanwhile by a third process.
+// Then every acknowledged event is stored exactly once at the credits answered, nothing refused
+// is stored, each balance is its grants minus its events' cost, each daily rollup is its events
+// cut in the org's zone, and every ledger invariant holds (AssertLedger and `lux check`). Coalescing is per process; only the database lock orders the two replicas' writes.
 func TestReplicas_SixteenClientsOverTwoServersKeepEveryLedgerExact(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -313,8 +313,11 @@ func TestReplicas_SixteenClientsOverTwoServersKeepEveryLedgerExact(t *testing.T)
 		go func() {
 			defer wg.Done()
 			lc := &loadClient{t: t, n: c, org: orgs[c%len(orgs)], replicas: rs, http: httpc, bk: bk, rnd: mrand.New(mrand.NewPCG(14, uint64(c)))}
-			if c == 0 {
+			switch c {
+			case 0:
 				lc.svc = svc // a third writer: it grants credits to its Free org among its requests
+			case 1, 3:
+				lc.svc, lc.zones = svc, true // … and changes the time zone of these orgs under their load
 			}
 			for k := range rounds {
 				lc.round(k)
@@ -331,7 +334,7 @@ func TestReplicas_SixteenClientsOverTwoServersKeepEveryLedgerExact(t *testing.T)
 		t.Error(p)
 	}
 	t.Logf("the clients did: %v; %d events acknowledged", bk.counts, len(bk.acked))
-	if len(bk.acked) < 500 || bk.counts["both-at-once"] == 0 || bk.counts["conflict"] == 0 || bk.counts["conflict-both-at-once"] == 0 {
+	if len(bk.acked) < 500 || bk.counts["zone"] == 0 || bk.counts["both-at-once"] == 0 || bk.counts["conflict"] == 0 || bk.counts["conflict-both-at-once"] == 0 {
 		t.Fatalf("the load did too little to prove anything: %v", bk.counts)
 	}
 
@@ -428,7 +431,8 @@ type loadClient struct {
 	http     *http.Client
 	bk       *ledgerBook
 	rnd      *mrand.Rand
-	svc      *billing.Service // grants credits from this process too, when set
+	svc      *billing.Service // grants credits (or, with zones, changes the org's zone) from this process too
+	zones    bool
 	seq      int
 	mine     [][]ackedEvent // this client's acknowledged batches
 }
@@ -503,7 +507,17 @@ func (c *loadClient) refuse(events []usageEvent) {
 // round k of the client: one of the moves below, sometimes after an authorize call.
 func (c *loadClient) round(k int) {
 	r := (c.n + k) % 2 // this round's replica; the other one is 1-r
-	if c.svc != nil && k%3 == 0 {
+	if c.svc != nil && c.zones && k%6 == 1 {
+		// The org's days are cut again in another zone while both replicas record its usage.
+		// Auckland (UTC+13 in December) and Honolulu (UTC−10) are never both on UTC's date, so
+		// at any hour the events move between days.
+		zone := []string{"Pacific/Auckland", "Pacific/Honolulu", "UTC"}[(k/6)%3]
+		if err := c.svc.SetTimezone(context.Background(), c.org.id, zone); err != nil {
+			c.bk.problem("time zone %s during the load: %v", zone, err)
+		}
+		c.bk.count("zone")
+	}
+	if c.svc != nil && !c.zones && k%3 == 0 {
 		// Credits granted while the replicas charge the org: arrears settled under load.
 		if _, err := c.svc.GrantCredits(context.Background(), c.org.id, billing.GrantPurchase, billing.Credits(50), nil, fmt.Sprintf("during-%d", k), "During the load"); err != nil {
 			c.bk.problem("grant during the load: %v", err)
@@ -708,6 +722,33 @@ func verifyReplicaLedgers(t *testing.T, db *sqlx.DB, dsn string, orgs []*replica
 				o.id, f.Balance, f.Granted, f.Charged, f.Events, ackedCost[o.id])
 		}
 		billingtest.AssertLedger(t, db, o.id)
+		// The daily rollup is the events cut in the org's zone now, row for row.
+		const rollup = `SELECT day::text, flow_id, user_id, type, model, credits_mc, quantity, events FROM usage_daily WHERE org_id = $1 ORDER BY 1, 2, 3, 4, 5`
+		const fromEvents = `SELECT (e.occurred_at AT TIME ZONE o.timezone)::date::text AS day, e.flow_id, e.user_id, e.type, e.model,
+			sum(e.cost_mc) AS credits_mc, sum(e.quantity) AS quantity, count(*) AS events
+			FROM usage_events e JOIN orgs o ON o.id = e.org_id WHERE e.org_id = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`
+		type day struct {
+			Day, Flow, User, Type, Model string
+			Credits, Quantity, Events    int64
+		}
+		var got, want []day
+		for q, dst := range map[string]*[]day{rollup: &got, fromEvents: &want} {
+			rows, err := db.Query(q, o.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var d day
+				if err := rows.Scan(&d.Day, &d.Flow, &d.User, &d.Type, &d.Model, &d.Credits, &d.Quantity, &d.Events); err != nil {
+					t.Fatal(err)
+				}
+				*dst = append(*dst, d)
+			}
+			rows.Close()
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("org %s: the daily rollup is not its events cut in its zone:\n rollup %v\n events %v", o.id, got, want)
+		}
 	}
 	if out, errOut, code := runLux(t, map[string]string{"DATABASE_URL": dsn}, "check"); code != 0 || !strings.Contains(out, "Ledger OK") {
 		t.Errorf("lux check: exit %d\n%s%s", code, out, errOut)
