@@ -12,6 +12,7 @@
 //	lux limits [--monthly-limit N] show the limits; admins set them with flags
 //	lux completion bash|zsh        shell completion
 //	lux check [--org ID]           verify the ledger invariants (exit 1 with a report)
+//	lux partitions [detach --before YYYY-MM]   usage events' monthly partitions; detach old months
 //
 // Exit codes: 0 ok, 1 error, 2 wrong usage, 3 flows paused (lux credits --check).
 //
@@ -90,6 +91,7 @@ type cli struct {
 	Completion completionCmd `cmd:"" help:"Print shell completion for bash or zsh: eval \"$(lux completion bash)\"."`
 	Refund     refundCmd     `cmd:"" help:"Refund the unused credits of a purchase (support; within 30 days of payment)."`
 	Check      checkCmd      `cmd:"" help:"Verify every ledger invariant for one organization or all; exit 1 with a report when any fails."`
+	Partitions partitionsCmd `cmd:"" help:"List the monthly partitions of usage events; detach old months for archiving."`
 }
 
 func main() {
@@ -136,13 +138,19 @@ func (c *Config) databaseURL() string {
 	return billing.DefaultDatabaseURL
 }
 
-// openDB connects (creating the database if needed) and applies migrations.
+// openDB connects (creating the database if needed), applies migrations and makes sure usage
+// events have their partitions of this month and the next ones (before the scheduler's first
+// tick, and for the commands that write usage without it).
 func (c *Config) openDB(ctx context.Context) (*sqlx.DB, error) {
 	db, err := billing.OpenDB(ctx, c.databaseURL(), true)
 	if err != nil {
 		return nil, err
 	}
 	if err := migrations.Up(ctx, db.DB); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if _, err := billing.EnsureUsagePartitions(ctx, db, time.Now(), billing.PartitionsAhead); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -254,7 +262,9 @@ func (serveCmd) Run(ctx context.Context, c *Config, log *slog.Logger) error {
 
 // rollOverLoop renews allotments at cycle ends even for organizations with no traffic, then
 // issues the statements of the cycles that closed (once per org and cycle, whichever server
-// runs it, and every missed one after downtime).
+// runs it, and every missed one after downtime), and keeps usage events partitioned ahead:
+// this month and the next billing.PartitionsAhead, and a partition for any month whose rows
+// wait in the default one (idempotent, under an advisory lock: safe from every replica).
 func rollOverLoop(ctx context.Context, svc *billing.Service, docs *documents.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -268,6 +278,11 @@ func rollOverLoop(ctx context.Context, svc *billing.Service, docs *documents.Ser
 			log.Error("monthly statements", "err", err)
 		} else if len(ds) > 0 {
 			log.Info("issued monthly statements", "count", len(ds))
+		}
+		if ps, err := svc.EnsureUsagePartitions(ctx); err != nil && ctx.Err() == nil {
+			log.Error("usage partitions", "err", err)
+		} else if len(ps) > 0 {
+			log.Info("created usage partitions", "partitions", ps)
 		}
 		select {
 		case <-ctx.Done():

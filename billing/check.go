@@ -29,6 +29,7 @@ var (
 		{checkQueries.Get("usage-entry-is-allocations-plus-unfunded"), "each usage entry is paid by its allocations plus its unfunded part"},
 		{checkQueries.Get("usage-entries-are-event-costs"), "usage entries equal the events' costs"},
 		{checkQueries.Get("usage-entry-is-its-events"), "each usage entry equals its own events"},
+		{checkQueries.Get("events-are-their-keys"), "every event row matches its idempotency key, and every key has its event row unless its month was detached"},
 		{checkQueries.Get("daily-rollup-is-events"), "the daily rollup equals the events"},
 		{checkQueries.Get("execution-totals-are-events"), "execution totals equal the events"},
 		{checkQueries.Get("allotment-grants-add-up"), "a cycle's allotment grants add up to the highest allotment level reached in it (upgrade top-ups)"},

@@ -39,31 +39,59 @@ WHERE ($1::text IS NULL OR e.org_id = $1) AND e.kind = 'usage'
   AND -e.amount_mc <> e.unfunded_mc + COALESCE((SELECT sum(amount_mc) FROM allocations a WHERE a.entry_id = e.id AND NOT a.settled), 0)
 GROUP BY e.org_id;
 
+-- Usage is summed over usage_event_keys, which holds every recorded event's cost and entry and
+-- is never detached (usage_events' old months can be, `lux partitions detach`);
+-- events-are-their-keys ties the attached event rows to their keys.
+
 -- name: usage-entries-are-event-costs
 SELECT o.id AS org_id, COALESCE(l.total, 0) - COALESCE(u.total, 0) AS off
 FROM orgs o
 LEFT JOIN (SELECT org_id, -sum(amount_mc) AS total FROM ledger_entries WHERE kind = 'usage' GROUP BY org_id) l ON l.org_id = o.id
-LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_events GROUP BY org_id) u ON u.org_id = o.id
+LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_event_keys GROUP BY org_id) u ON u.org_id = o.id
 WHERE ($1::text IS NULL OR o.id = $1) AND COALESCE(l.total, 0) <> COALESCE(u.total, 0);
 
 -- name: usage-entry-is-its-events
 SELECT e.org_id, count(*) AS off FROM ledger_entries e
-WHERE ($1::text IS NULL OR e.org_id = $1) AND e.kind = 'usage'
-  AND -e.amount_mc <> (SELECT COALESCE(sum(cost_mc), 0) FROM usage_events u WHERE u.org_id = e.org_id AND u.entry_id = e.id)
+LEFT JOIN (SELECT org_id, entry_id, sum(cost_mc) AS total FROM usage_event_keys
+           WHERE ($1::text IS NULL OR org_id = $1) GROUP BY org_id, entry_id) u
+  ON u.org_id = e.org_id AND u.entry_id = e.id
+WHERE ($1::text IS NULL OR e.org_id = $1) AND e.kind = 'usage' AND -e.amount_mc <> COALESCE(u.total, 0)
 GROUP BY e.org_id;
+
+-- name: events-are-their-keys
+-- Every event row (in a month's partition or the default one) has its key, with the same month,
+-- cost and entry, and is the only row of that key; every key has its event row, unless its
+-- month was detached (the row is in the archived table).
+SELECT COALESCE(k.org_id, u.org_id) AS org_id, count(*) AS off
+FROM (SELECT org_id, id, occurred_at, cost_mc, entry_id FROM usage_event_keys
+      WHERE ($1::text IS NULL OR org_id = $1)) k
+FULL JOIN (SELECT org_id, id, min(occurred_at) AS occurred_at, max(occurred_at) AS last_at,
+                  min(cost_mc) AS cost_mc, max(cost_mc) AS max_cost, min(entry_id) AS entry_id,
+                  max(entry_id) AS max_entry, count(*) AS n
+           FROM usage_events WHERE ($1::text IS NULL OR org_id = $1) GROUP BY org_id, id) u
+  ON u.org_id = k.org_id AND u.id = k.id
+WHERE CASE
+    WHEN u.id IS NULL THEN NOT EXISTS (
+        SELECT 1 FROM usage_months_detached d
+        WHERE d.month = CAST(date_trunc('month', k.occurred_at, 'UTC') AT TIME ZONE 'UTC' AS date))
+    WHEN k.id IS NULL THEN true
+    ELSE u.n <> 1 OR u.occurred_at <> k.occurred_at OR u.last_at <> k.occurred_at
+         OR u.cost_mc <> k.cost_mc OR u.max_cost <> k.cost_mc OR u.entry_id <> k.entry_id OR u.max_entry <> k.entry_id
+    END
+GROUP BY 1;
 
 -- name: daily-rollup-is-events
 SELECT o.id AS org_id, COALESCE(d.total, 0) - COALESCE(u.total, 0) AS off
 FROM orgs o
 LEFT JOIN (SELECT org_id, sum(credits_mc) AS total FROM usage_daily GROUP BY org_id) d ON d.org_id = o.id
-LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_events GROUP BY org_id) u ON u.org_id = o.id
+LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_event_keys GROUP BY org_id) u ON u.org_id = o.id
 WHERE ($1::text IS NULL OR o.id = $1) AND COALESCE(d.total, 0) <> COALESCE(u.total, 0);
 
 -- name: execution-totals-are-events
 SELECT o.id AS org_id, COALESCE(x.total, 0) - COALESCE(u.total, 0) AS off
 FROM orgs o
 LEFT JOIN (SELECT org_id, sum(credits_mc) AS total FROM execution_usage GROUP BY org_id) x ON x.org_id = o.id
-LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_events GROUP BY org_id) u ON u.org_id = o.id
+LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_event_keys GROUP BY org_id) u ON u.org_id = o.id
 WHERE ($1::text IS NULL OR o.id = $1) AND COALESCE(x.total, 0) <> COALESCE(u.total, 0);
 
 -- name: allotment-grants-add-up

@@ -176,11 +176,16 @@ var ledgerDump = []struct{ name, sql string }{
 		FROM allocations x JOIN grants g ON g.id = x.grant_id WHERE x.org_id = $1 ORDER BY entry_no, g.source_ref, x.amount_mc`},
 	{"grants", `SELECT kind, source_ref, amount_mc, remaining_mc, expires_at FROM grants WHERE org_id = $1 ORDER BY id`},
 	{"account", `SELECT balance_mc, arrears_mc, cycle_start, cycle_end, cycle_used_mc FROM accounts WHERE org_id = $1`},
-	{"usage events", `SELECT u.id, flow_id, execution_id, us.email, type, model, quantity, cost_mc, occurred_at,
+	{"usage events", `SELECT u.id, flow_id, execution_id, us.email, type, model, quantity, u.cost_mc, u.occurred_at,
 		-- the hash covers the userId as sent: the member's id differs between the databases
-		CASE WHEN us.email = 'member@example.com' THEN length(body_hash)::text ELSE encode(body_hash, 'hex') END,
+		CASE WHEN us.email = 'member@example.com' THEN length(k.body_hash)::text ELSE encode(k.body_hash, 'hex') END,
+		k.cost_mc, k.occurred_at, k.entry_id = u.entry_id,
 		(SELECT memo FROM ledger_entries e WHERE e.id = u.entry_id)
-		FROM usage_events u JOIN users us ON us.id = u.user_id WHERE org_id = $1 ORDER BY u.id`},
+		FROM usage_events u JOIN users us ON us.id = u.user_id
+		LEFT JOIN usage_event_keys k ON k.org_id = u.org_id AND k.id = u.id
+		WHERE u.org_id = $1 ORDER BY u.id`},
+	{"event keys", `SELECT k.id, k.cost_mc, k.occurred_at, (SELECT memo FROM ledger_entries e WHERE e.id = k.entry_id)
+		FROM usage_event_keys k WHERE k.org_id = $1 ORDER BY k.id`},
 	{"daily rollup", `SELECT day, flow_id, us.email, type, model, credits_mc, quantity, events
 		FROM usage_daily d JOIN users us ON us.id = d.user_id WHERE org_id = $1 ORDER BY 1, 2, 3, 4, 5`},
 	{"execution totals", `SELECT execution_id, type, flow_id, us.email, credits_mc, events, first_at, last_at

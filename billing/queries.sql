@@ -169,29 +169,38 @@ LEFT JOIN member_cycle_usage u
   ON u.org_id = p.org_id AND u.user_id = p.user_id AND u.cycle_start = p.cycle_start;
 
 -- name: insert-events
--- Records events; each org's new events share one new ledger entry id. Ids an org recorded
--- before are skipped; RETURNING lists the new ones. $1 orgs (distinct), then per event:
--- $2 org, $3 id, $4 flow, $5 execution, $6 user, $7 type, $8 model, $9 quantity, $10 cost,
--- $11 occurred_at, $13 body hash; $12 received_at.
+-- Records events; each org's new events share one new ledger entry id. The key goes to
+-- usage_event_keys (the idempotency key, unpartitioned: a retry lands on it whatever month it
+-- arrives in), the event row to its month's partition of usage_events, only for a key that is
+-- new. Ids an org recorded before are skipped; RETURNING lists the new ones. $1 orgs (distinct),
+-- then per event: $2 org, $3 id, $4 flow, $5 execution, $6 user, $7 type, $8 model,
+-- $9 quantity, $10 cost, $11 occurred_at, $13 body hash; $12 received_at.
 WITH entry AS (
     SELECT o, nextval('ledger_entries_id_seq') AS id FROM unnest($1::text[]) AS o
+), e AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                         $9::bigint[], $10::bigint[], $11::timestamptz[], $13::bytea[])
+         AS e(org_id, id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, body_hash)
+), k AS (
+    INSERT INTO usage_event_keys (org_id, id, occurred_at, entry_id, cost_mc, body_hash)
+    SELECT e.org_id, e.id, e.occurred_at, entry.id, e.cost_mc, e.body_hash
+    FROM e JOIN entry ON entry.o = e.org_id
+    ON CONFLICT (org_id, id) DO NOTHING
+    RETURNING org_id, id, entry_id
 )
 INSERT INTO usage_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity,
-                          cost_mc, occurred_at, received_at, entry_id, body_hash)
+                          cost_mc, occurred_at, received_at, entry_id)
 SELECT e.org_id, e.id, e.flow_id, e.execution_id, e.user_id, e.type, e.model, e.quantity,
-       e.cost_mc, e.occurred_at, $12, entry.id, e.body_hash
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::bigint[], $10::bigint[], $11::timestamptz[], $13::bytea[])
-     AS e(org_id, id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, body_hash)
-JOIN entry ON entry.o = e.org_id
-ON CONFLICT (org_id, id) DO NOTHING
+       e.cost_mc, e.occurred_at, $12, k.entry_id
+FROM k JOIN e ON e.org_id = k.org_id AND e.id = k.id
 RETURNING org_id, id, entry_id;
 
 -- name: select-recorded
--- The stored hash and cost of events recorded before: $1 orgs, $2 ids (pairs).
-SELECT u.org_id, u.id, u.body_hash, u.cost_mc
+-- The stored hash and cost of events recorded before: $1 orgs, $2 ids (pairs; the key table's
+-- primary key, whatever partition holds the event).
+SELECT k.org_id, k.id, k.body_hash, k.cost_mc
 FROM unnest($1::text[], $2::text[]) AS p(org_id, id)
-JOIN usage_events u ON u.org_id = p.org_id AND u.id = p.id;
+JOIN usage_event_keys k ON k.org_id = p.org_id AND k.id = p.id;
 
 -- name: select-live-grants-of-orgs
 -- The orgs' grants with credit left, each org's in consumption order: soonest expiry first,
