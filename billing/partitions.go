@@ -64,6 +64,12 @@ func MonthStart(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
+// MonthsBetween is the number of month boundaries from a's month to b's (UTC).
+func MonthsBetween(a, b time.Time) int {
+	a, b = MonthStart(a), MonthStart(b)
+	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+}
+
 // PartitionName is the name of the partition of month m.
 func PartitionName(m time.Time) string {
 	return "usage_events_" + MonthStart(m).Format("2006_01")

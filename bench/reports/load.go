@@ -74,6 +74,9 @@ const (
 INSERT INTO execution_usage (org_id, execution_id, type, flow_id, user_id, credits_mc, events, first_at, last_at)
 SELECT org_id, execution_id, type, min(flow_id), min(user_id), sum(cost_mc), count(*), min(occurred_at), max(occurred_at)
 FROM usage_events WHERE org_id = $1 GROUP BY org_id, execution_id, type`
+	sqlEventKeys = `
+INSERT INTO usage_event_keys (org_id, id, occurred_at, entry_id, cost_mc, body_hash)
+SELECT org_id, id, occurred_at, entry_id, cost_mc, '\x00'::bytea FROM usage_events WHERE org_id = $1`
 	sqlLockAccount  = `SELECT cycle_start FROM accounts WHERE org_id = $1 FOR UPDATE`
 	sqlUsageEntry   = `INSERT INTO ledger_entries (id, org_id, kind, amount_mc, unfunded_mc, memo, created_at) VALUES ($1, $2, 'usage', -$3::bigint, 0, $4, $5)`
 	sqlAllocation   = `INSERT INTO allocations (org_id, entry_id, grant_id, amount_mc, settled, created_at) VALUES ($1, $2, $3, $4, false, $5)`
@@ -162,12 +165,28 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	if err := db.GetContext(ctx, &entryID, sqlReserveEntry); err != nil {
 		return nil, err
 	}
+	// A partition for every month of the year loaded, as lux serve's scheduler would have made
+	// them month by month.
+	oldest := now.Add(-benchDays * 24 * time.Hour)
+	if _, err := billing.EnsureUsagePartitions(ctx, db, oldest, billing.MonthsBetween(oldest, now)+billing.PartitionsAhead); err != nil {
+		return nil, err
+	}
 	start := time.Now()
-	// The indexes of usage_events stay: ids are numbered per stream, so their entries append.
+	// The index of usage_events stays: execution ids are numbered per stream, so its entries append.
 	total, cycle, err := copyEvents(ctx, db, svc, env.org, plans, totalWeight, entryID, now, cs.CycleStart, n)
 	if err != nil {
 		return nil, err
 	}
+	// Their keys (usage_event_keys: idempotency, costs and entries), set-based, the primary key
+	// built once after.
+	start = time.Now()
+	if err := withoutIndexes(ctx, db, "usage_event_keys", func() error {
+		_, err := db.ExecContext(ctx, sqlEventKeys, env.org)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("usage_event_keys: %w", err)
+	}
+	logf("event keys written in %s", time.Since(start).Round(time.Second))
 	env.events = int64(n)
 	env.someExecution = fmt.Sprintf("x%09d", 12345)
 	logf("copied %d events (%s credits) in %s", n, total, time.Since(start).Round(time.Second))
@@ -255,7 +274,7 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 		return nil, err
 	}
 	start = time.Now()
-	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) usage_daily, execution_usage, ledger_entries, grants, accounts`); err != nil {
+	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) usage_daily, execution_usage, ledger_entries, grants, accounts, usage_event_keys`); err != nil {
 		return nil, err
 	}
 	if _, err := db.ExecContext(ctx, `ANALYZE usage_events`); err != nil {
@@ -397,7 +416,6 @@ func copyEvents(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 	errs := make([]error, copyStreams)
 	totals := make([]billing.Millicredits, copyStreams)
 	cycles := make([]map[string]billing.Millicredits, copyStreams)
-	hash := make([]byte, 32)
 	for s := range copyStreams {
 		wg.Add(1)
 		go func() {
@@ -407,7 +425,7 @@ func copyEvents(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 				share = n - share*(copyStreams-1)
 			}
 			cycles[s] = map[string]billing.Millicredits{}
-			totals[s], errs[s] = copyStream(ctx, db, svc, org, plans, totalWeight, entryID, now, cycleStart, cycles[s], s, share, hash)
+			totals[s], errs[s] = copyStream(ctx, db, svc, org, plans, totalWeight, entryID, now, cycleStart, cycles[s], s, share)
 		}()
 	}
 	wg.Wait()
@@ -425,7 +443,7 @@ func copyEvents(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 	return total, cycle, nil
 }
 
-func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org string, plans []flowPlan, totalWeight float64, entryID int64, now, cycleStart time.Time, cycle map[string]billing.Millicredits, stream, n int, hash []byte) (billing.Millicredits, error) {
+func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org string, plans []flowPlan, totalWeight float64, entryID int64, now, cycleStart time.Time, cycle map[string]billing.Millicredits, stream, n int) (billing.Millicredits, error) {
 	r := rand.New(rand.NewPCG(uint64(stream)+1, 99))
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -433,7 +451,7 @@ func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 	}
 	defer tx.Rollback() //nolint:errcheck // committed below
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("usage_events", "org_id", "id", "flow_id", "execution_id", "user_id",
-		"type", "model", "quantity", "cost_mc", "occurred_at", "received_at", "entry_id", "body_hash"))
+		"type", "model", "quantity", "cost_mc", "occurred_at", "received_at", "entry_id"))
 	if err != nil {
 		return 0, err
 	}
@@ -476,7 +494,7 @@ func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 				if !at.Add(time.Second).Before(cycleStart) { // received_at is a second later
 					cycle[user] += cost
 				}
-				if _, err := stmt.ExecContext(ctx, org, fmt.Sprintf("e%09d", evt), p.id, execID, user, k.typ, k.model, qty, int64(cost), at, at.Add(time.Second), entryID, hash); err != nil {
+				if _, err := stmt.ExecContext(ctx, org, fmt.Sprintf("e%09d", evt), p.id, execID, user, k.typ, k.model, qty, int64(cost), at, at.Add(time.Second), entryID); err != nil {
 					return 0, fmt.Errorf("copy: %w", err)
 				}
 				evt++
