@@ -61,11 +61,16 @@ ORDER BY entry_id;
 -- Events of a partition ($1: its name, made in Go) that a statement not issued yet still needs:
 -- received at or after the end of the org's latest statement (or its sign-up, for none), which
 -- is where its next statement starts. One row per org, with the earliest such receipt.
+WITH horizon AS MATERIALIZED (
+    SELECT o.id AS org_id,
+           COALESCE((SELECT max(d.period_end) FROM documents d
+                     WHERE d.org_id = o.id AND d.kind = 'statement'), o.cycle_anchor) AS covered_to
+    FROM orgs o
+)
 SELECT u.org_id, min(u.received_at) AS received_at, count(*) AS events
 FROM %s u
-JOIN orgs o ON o.id = u.org_id
-WHERE u.received_at >= COALESCE((SELECT max(d.period_end) FROM documents d
-                                 WHERE d.org_id = u.org_id AND d.kind = 'statement'), o.cycle_anchor)
+JOIN horizon h ON h.org_id = u.org_id
+WHERE u.received_at >= h.covered_to
 GROUP BY u.org_id
 ORDER BY u.org_id;
 

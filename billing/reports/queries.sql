@@ -135,19 +135,26 @@ ORDER BY execution_id, type;
 
 -- name: select-execution-events
 -- The events of one execution in the order they happened ($1 org, $2 execution, $3 limit;
--- index usage_events_execution_idx).
+-- index usage_events_execution_idx). The execution's first and last event times
+-- (execution_usage, kept with ingestion) bound occurred_at, so that only the partitions of the
+-- months it ran in are read (pruned when the statement runs), not every month's index.
 SELECT id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at
 FROM usage_events
 WHERE org_id = $1 AND execution_id = $2
+  AND occurred_at >= (SELECT min(x.first_at) FROM execution_usage x WHERE x.org_id = $1 AND x.execution_id = $2)
+  AND occurred_at <= (SELECT max(x.last_at) FROM execution_usage x WHERE x.org_id = $1 AND x.execution_id = $2)
 ORDER BY occurred_at, id
 LIMIT $3;
 
 -- name: declare-execution-events-cursor
--- A server-side cursor over one execution's events for the raw CSV ($1 org, $2 execution).
+-- A server-side cursor over one execution's events for the raw CSV ($1 org, $2 execution;
+-- the months it ran in, as select-execution-events).
 DECLARE execution_events NO SCROLL CURSOR FOR
 SELECT id, flow_id, execution_id, user_id, type, model, quantity, cost_mc, occurred_at, received_at
 FROM usage_events
 WHERE org_id = $1 AND execution_id = $2
+  AND occurred_at >= (SELECT min(x.first_at) FROM execution_usage x WHERE x.org_id = $1 AND x.execution_id = $2)
+  AND occurred_at <= (SELECT max(x.last_at) FROM execution_usage x WHERE x.org_id = $1 AND x.execution_id = $2)
 ORDER BY occurred_at, id;
 
 -- name: fetch-execution-events

@@ -106,14 +106,13 @@ BEGIN
     SELECT array_agg(nextval('ledger_entries_id_seq')) INTO v_entries
     FROM generate_series(1, cardinality(p_orgs));
 
-    -- Key order (org, id) as the Go path inserts them. An id recorded before (a retry or a
-    -- conflict) is not inserted; the call then fails with LXDUP, rolling everything back, for
-    -- the Go path to compare the bodies.
-    INSERT INTO usage_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity,
-                              cost_mc, occurred_at, received_at, entry_id, body_hash)
-    SELECT e.o, e.i, e.f, e.x, e.u, e.t, e.m, e.q, e.c, e.at, p_now, en.id, e.h
-    FROM unnest(p_org, p_id, p_flow, p_exec, p_user, p_type, p_model, p_qty, p_cost, p_occurred, p_hash)
-         AS e(o, i, f, x, u, t, m, q, c, at, h)
+    -- The keys first (usage_event_keys, the idempotency key whatever month an event lands
+    -- in), in key order (org, id) as the Go path inserts them. An id recorded before (a retry
+    -- or a conflict) is not inserted; the call then fails with LXDUP, rolling everything back,
+    -- for the Go path to compare the bodies. Then the event rows, to their months' partitions.
+    INSERT INTO usage_event_keys (org_id, id, occurred_at, entry_id, cost_mc, body_hash)
+    SELECT e.o, e.i, e.at, en.id, e.c, e.h
+    FROM unnest(p_org, p_id, p_cost, p_occurred, p_hash) AS e(o, i, c, at, h)
     JOIN unnest(p_orgs, v_entries) AS en(o, id) ON en.o = e.o
     ORDER BY e.o COLLATE "C", e.i COLLATE "C"
     ON CONFLICT (org_id, id) DO NOTHING;
@@ -121,6 +120,12 @@ BEGIN
     IF v_inserted <> cardinality(p_id) THEN
         RAISE EXCEPTION 'ingest_usage: an event id was recorded before' USING ERRCODE = 'LXDUP';
     END IF;
+    INSERT INTO usage_events (org_id, id, flow_id, execution_id, user_id, type, model, quantity,
+                              cost_mc, occurred_at, received_at, entry_id)
+    SELECT e.o, e.i, e.f, e.x, e.u, e.t, e.m, e.q, e.c, e.at, p_now, en.id
+    FROM unnest(p_org, p_id, p_flow, p_exec, p_user, p_type, p_model, p_qty, p_cost, p_occurred)
+         AS e(o, i, f, x, u, t, m, q, c, at)
+    JOIN unnest(p_orgs, v_entries) AS en(o, id) ON en.o = e.o;
 
     RETURN QUERY
     WITH ev AS (
