@@ -32,7 +32,8 @@ var partitionsSQL string
 var partQ = func() (q struct {
 	selectPartitions, selectDefaultMonths, selectDetachedMonths, lockPartitions, setLockTimeout,
 	lockUsageEvents, relationExists, monthIsDetached, createMovingTable, moveDefaultRows,
-	insertMovedRows, selectNeededEvents, selectOpenCyclesStart, insertDetachedMonth string
+	insertMovedRows, selectNeededEvents, selectOpenCyclesStart, insertDetachedMonth,
+	selectRollupHorizon string
 }) {
 	f := ParseQueries("billing/partitions.sql", partitionsSQL)
 	q.selectPartitions = f.Get("select-partitions")
@@ -49,6 +50,7 @@ var partQ = func() (q struct {
 	q.selectNeededEvents = f.Get("select-needed-events")
 	q.selectOpenCyclesStart = f.Get("select-open-cycles-start")
 	q.insertDetachedMonth = f.Get("insert-detached-month")
+	q.selectRollupHorizon = f.Get("select-rollup-horizon")
 	return q
 }()
 

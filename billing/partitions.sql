@@ -80,3 +80,17 @@ SELECT org_id, cycle_start FROM accounts ORDER BY cycle_start, org_id LIMIT 1;
 
 -- name: insert-detached-month
 INSERT INTO usage_months_detached (month, table_name, events, detached_at) VALUES ($1::date, $2, $3, $4);
+
+-- name: select-rollup-horizon
+-- What a time zone change of org $1 keeps of its daily rollup when months of usage_events were
+-- detached (their events are no longer there to rebuild from): the rows of the days before
+-- keep_before, cut in the org's zone at the change, which is the first day of that zone that
+-- starts after the end of the last detached month; the events from rebuild_from (that day's
+-- first instant) on are rebuilt. Both '-infinity' when nothing was detached: all is rebuilt.
+SELECT COALESCE(CAST(h.day AS text), '-infinity') AS keep_before,
+       COALESCE(CAST(CAST(h.day AS timestamp) AT TIME ZONE o.timezone AS text), '-infinity') AS rebuild_from
+FROM orgs o
+LEFT JOIN LATERAL (
+    SELECT CAST((CAST(max(d.month) AS timestamp) + interval '1 month') AT TIME ZONE 'UTC' AT TIME ZONE o.timezone AS date) + 1 AS day
+    FROM usage_months_detached d) AS h ON true
+WHERE o.id = $1;

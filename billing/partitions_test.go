@@ -292,4 +292,28 @@ func TestUsagePartitions_DetachRefusesNeededMonthsAndKeepsKeys(t *testing.T) {
 		t.Errorf("a late event of a detached month is in %s, want the default partition", p)
 	}
 	billingtest.AssertLedger(t, f.DB, f.Org)
+
+	// A time zone change cannot rebuild the detached month from its events: its days are kept
+	// (in the zone they were cut in), the rest is rebuilt, and the rollup still equals the keys.
+	var june int64
+	if err := f.DB.Get(&june, `SELECT sum(credits_mc) FROM usage_daily WHERE org_id = $1 AND day < '2025-07-01'`, f.Org); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Svc.SetTimezone(ctx, f.Org, "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	var juneAfter int64
+	if err := f.DB.Get(&juneAfter, `SELECT COALESCE(sum(credits_mc), 0) FROM usage_daily WHERE org_id = $1 AND day < '2025-07-01'`, f.Org); err != nil {
+		t.Fatal(err)
+	}
+	if juneAfter != june || june == 0 {
+		t.Errorf("the detached month's rollup holds %d mc after the zone change, %d before", juneAfter, june)
+	}
+	var recent, fromEvents int64
+	_ = f.DB.Get(&recent, `SELECT COALESCE(sum(credits_mc), 0) FROM usage_daily WHERE org_id = $1 AND day >= '2025-07-02'`, f.Org)
+	_ = f.DB.Get(&fromEvents, `SELECT COALESCE(sum(cost_mc), 0) FROM usage_events WHERE org_id = $1 AND occurred_at >= '2025-07-02'`, f.Org)
+	if recent != fromEvents {
+		t.Errorf("the rebuilt days hold %d mc, their events %d", recent, fromEvents)
+	}
+	billingtest.AssertLedger(t, f.DB, f.Org)
 }

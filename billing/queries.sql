@@ -344,13 +344,15 @@ DROP TABLE IF EXISTS pg_temp.usage_daily_next;
 -- events it has committed are exactly those up to the returned id, and the next call adds
 -- what came after.
 -- $3 = 0 reads all of the org's events (a sequential scan); a high $3 reads the recent block
--- ranges through the BRIN index usage_events_entry_idx.
+-- ranges through the BRIN index usage_events_entry_idx. Only events that occurred from $4 on
+-- ('-infinity': all) are read: what is before is kept as it is (detached months,
+-- select-rollup-horizon in partitions.sql).
 WITH agg AS MATERIALIZED (
     SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date) AS day, flow_id, user_id, type, model,
            sum(cost_mc) AS credits_mc, sum(quantity) AS quantity, count(*) AS events,
            max(entry_id) AS top
     FROM usage_events
-    WHERE org_id = $1 AND entry_id > $3
+    WHERE org_id = $1 AND entry_id > $3 AND occurred_at >= CAST($4 AS timestamptz)
     GROUP BY org_id, 2, flow_id, user_id, type, model
 ), ins AS (
     INSERT INTO usage_daily_next (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
@@ -370,15 +372,21 @@ FROM agg;
 SELECT count(brin_summarize_new_values(relid)) FROM pg_partition_tree('usage_events_entry_idx') WHERE isleaf;
 
 -- name: delete-usage-daily
-DELETE FROM usage_daily WHERE org_id = $1;
+-- Org $1's rollup rows from day $2 on ('-infinity': all of them).
+DELETE FROM usage_daily WHERE org_id = $1 AND day >= CAST($2 AS date);
 
 -- name: insert-usage-daily-next
 -- The scratch rollup into usage_daily, in day order as ingestion writes it, so that a report's
--- range is a contiguous part of the table.
+-- range is a contiguous part of the table. Added to a kept row of the same day (the day before
+-- the kept rows end, when months were detached; see select-rollup-horizon).
 INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
 SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events
 FROM usage_daily_next
-ORDER BY day, flow_id, user_id, type, model;
+ORDER BY day, flow_id, user_id, type, model
+ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
+    credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
+    quantity = usage_daily.quantity + EXCLUDED.quantity,
+    events = usage_daily.events + EXCLUDED.events;
 
 -- name: rebuild-usage-daily
 -- The daily rollup of org $1 computed from its events, days cut in zone $2: what usage_daily

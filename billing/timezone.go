@@ -84,7 +84,15 @@ func (s *Service) ChangeTimezone(ctx context.Context, orgID, tz string) (Timezon
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), queries.DropUsageDailyNext) //nolint:errcheck // a broken session is discarded with its table
 
-	next := rollupBuild{org: orgID, tz: tz}
+	// Detached months' events are not there to rebuild from: their days are kept as they are.
+	var horizon struct {
+		KeepBefore  string `db:"keep_before"`
+		RebuildFrom string `db:"rebuild_from"`
+	}
+	if err := conn.GetContext(ctx, &horizon, partQ.selectRollupHorizon, orgID); err != nil {
+		return out, fmt.Errorf("billing: rollup horizon: %w", err)
+	}
+	next := rollupBuild{org: orgID, tz: tz, from: horizon.RebuildFrom}
 	// The build, without the lock: every event of the org, aggregated in memory.
 	err = inConnTx(ctx, conn, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, queries.SetRebuildMemory); err != nil {
@@ -117,7 +125,17 @@ func (s *Service) ChangeTimezone(ctx context.Context, orgID, tz string) (Timezon
 		if err := next.add(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, queries.DeleteUsageDaily, orgID); err != nil {
+		var now struct {
+			KeepBefore  string `db:"keep_before"`
+			RebuildFrom string `db:"rebuild_from"`
+		}
+		if err := tx.GetContext(ctx, &now, partQ.selectRollupHorizon, orgID); err != nil {
+			return fmt.Errorf("billing: rollup horizon: %w", err)
+		}
+		if now.KeepBefore != horizon.KeepBefore {
+			return Errorf(ECONFLICT, "months of usage were detached during the time zone change: change it again")
+		}
+		if _, err := tx.ExecContext(ctx, queries.DeleteUsageDaily, orgID, horizon.KeepBefore); err != nil {
 			return fmt.Errorf("billing: clear usage rollup: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, queries.InsertUsageDailyNext); err != nil {
@@ -149,11 +167,12 @@ func (s *Service) timezoneStep(step string) {
 }
 
 // rollupBuild is a rollup being rebuilt in usage_daily_next: the org's events up to entry id
-// seen, days cut in tz.
+// seen that occurred from from on, days cut in tz.
 type rollupBuild struct {
 	org, tz string
-	seen    int64 // the highest entry id added
-	events  int64 // events added
+	from    string // '-infinity', or the first instant after the detached months (select-rollup-horizon)
+	seen    int64  // the highest entry id added
+	events  int64  // events added
 }
 
 // add adds the events with an entry id above b.seen.
@@ -162,7 +181,7 @@ func (b *rollupBuild) add(ctx context.Context, q sqlx.QueryerContext) error {
 		Seen   int64 `db:"seen"`
 		Events int64 `db:"events"`
 	}
-	if err := sqlx.GetContext(ctx, q, &r, queries.AddUsageDailyNext, b.org, b.tz, b.seen); err != nil {
+	if err := sqlx.GetContext(ctx, q, &r, queries.AddUsageDailyNext, b.org, b.tz, b.seen, b.from); err != nil {
 		return fmt.Errorf("billing: rebuild usage rollup: %w", err)
 	}
 	b.seen, b.events = r.Seen, b.events+r.Events
