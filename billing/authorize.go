@@ -113,17 +113,15 @@ func (s *Service) Authorize(ctx context.Context, orgID, keyUser string, req Auth
 }
 
 // authorizeState is the org's account and the member's limit and usage in its current cycle:
-// one round trip, unless the cycle has ended (then the account is rolled over first).
+// one read, shared with the other authorize requests queued meanwhile (readAuthorize), unless
+// the cycle has ended (then the account is rolled over first).
 func (s *Service) authorizeState(ctx context.Context, orgID, user string, now time.Time) (*Account, *memberUsage, error) {
-	var row struct {
-		Account
-		IsMember    bool          `db:"is_member"`
-		MemberLimit *Millicredits `db:"member_limit_mc"`
-		MemberUsed  Millicredits  `db:"member_used_mc"`
+	job := &authorizeJob{org: orgID, user: user, done: make(chan outcome[*authorizeRow], 1)}
+	r := s.authorize.do(job, func(jobs []*authorizeJob) { s.readAuthorize(ctx, jobs) })
+	if r.err != nil {
+		return nil, nil, r.err
 	}
-	if err := s.Get(ctx, nil, &row, queries.SelectAuthorize, orgID, user); err != nil {
-		return nil, nil, NotFound(err, "organization not found", "select account")
-	}
+	row := r.res
 	acct, m := &row.Account, &memberUsage{OrgID: orgID, UserID: user, Limit: row.MemberLimit, Used: row.MemberUsed}
 	if !acct.CycleEnd.After(now) {
 		var err error
@@ -143,6 +141,71 @@ func (s *Service) authorizeState(ctx context.Context, orgID, user string, now ti
 		return nil, nil, Errorf(EINVALID, "userId %q is not a member of this organization", user)
 	}
 	return acct, m, nil
+}
+
+// authorizeRow is an org's account with one user's membership, limit and cycle usage.
+type authorizeRow struct {
+	Account
+	IsMember    bool          `db:"is_member"`
+	MemberLimit *Millicredits `db:"member_limit_mc"`
+	MemberUsed  Millicredits  `db:"member_used_mc"`
+}
+
+// authorizeJob is one Authorize call waiting for its read.
+type authorizeJob struct {
+	org, user string
+	done      chan outcome[*authorizeRow]
+}
+
+func (j *authorizeJob) laneKey() string                      { return j.org }
+func (j *authorizeJob) weight() int                          { return 1 }
+func (j *authorizeJob) results() chan outcome[*authorizeRow] { return j.done }
+
+// readAuthorize reads the state of every queued authorize request in one statement (a lone
+// request: select-authorize, one key look-up) and answers each.
+func (s *Service) readAuthorize(ctx context.Context, jobs []*authorizeJob) {
+	// The read serves every queued request: one client going away must not cancel it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if len(jobs) == 1 {
+		var row authorizeRow
+		err := s.Get(ctx, nil, &row, queries.SelectAuthorize, jobs[0].org, jobs[0].user)
+		if err != nil {
+			jobs[0].done <- outcome[*authorizeRow]{err: NotFound(err, "organization not found", "select account")}
+			return
+		}
+		jobs[0].done <- outcome[*authorizeRow]{res: &row}
+		return
+	}
+	orgs, users := make([]string, len(jobs)), make([]string, len(jobs))
+	for i, j := range jobs {
+		orgs[i], users[i] = j.org, j.user
+	}
+	var rows []struct {
+		N int `db:"n"`
+		authorizeRow
+	}
+	err := s.Select(ctx, nil, &rows, queries.SelectAuthorizeMany, pq.Array(orgs), pq.Array(users))
+	if err != nil {
+		for _, j := range jobs {
+			j.done <- outcome[*authorizeRow]{err: fmt.Errorf("billing: select account: %w", err)}
+		}
+		return
+	}
+	answered := make([]bool, len(jobs))
+	for i := range rows {
+		n := rows[i].N - 1
+		if n < 0 || n >= len(jobs) || answered[n] {
+			continue
+		}
+		answered[n] = true
+		jobs[n].done <- outcome[*authorizeRow]{res: &rows[i].authorizeRow}
+	}
+	for n, j := range jobs {
+		if !answered[n] {
+			j.done <- outcome[*authorizeRow]{err: Errorf(ENOTFOUND, "organization not found")}
+		}
+	}
 }
 
 // EstimateCost prices an estimate with the rate card in force at at.

@@ -33,7 +33,7 @@ func (s *Service) recordJobs(ctx context.Context, jobs []*usageJob) {
 		failed, err := s.recordTx(ctx, jobs)
 		if err != nil {
 			for _, j := range jobs {
-				j.done <- jobResult{err: err}
+				j.done <- outcome[*UsageResult]{err: err}
 			}
 			return
 		}
@@ -43,7 +43,7 @@ func (s *Service) recordJobs(ctx context.Context, jobs []*usageJob) {
 		rest := jobs[:0:0]
 		for _, j := range jobs {
 			if ferr, ok := failed[j]; ok {
-				j.done <- jobResult{err: ferr}
+				j.done <- outcome[*UsageResult]{err: ferr}
 			} else {
 				rest = append(rest, j)
 			}
@@ -154,7 +154,7 @@ func (s *Service) recordTx(ctx context.Context, jobs []*usageJob) (map[*usageJob
 		}
 	}
 	for j, res := range answers {
-		j.done <- jobResult{res: res}
+		j.done <- outcome[*UsageResult]{res: res}
 	}
 	return nil, nil
 }

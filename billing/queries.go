@@ -14,6 +14,7 @@ type queryText struct {
 	LockAccount            string
 	SelectAccount          string
 	SelectLiveGrants       string
+	SelectAuthorizeMany    string
 	InsertLedgerEntry      string
 	InsertAllocations      string
 	UpdateGrantRemainders  string
@@ -66,6 +67,7 @@ var queries = func() queryText {
 		LockAccount:            f.Get("lock-account"),
 		SelectAccount:          f.Get("select-account"),
 		SelectLiveGrants:       f.Get("select-live-grants"),
+		SelectAuthorizeMany:    f.Get("select-authorize-many"),
 		InsertLedgerEntry:      f.Get("insert-ledger-entry"),
 		InsertAllocations:      f.Get("insert-allocations"),
 		UpdateGrantRemainders:  f.Get("update-grant-remainders"),

@@ -49,6 +49,21 @@ LEFT JOIN member_cycle_usage u
   ON u.org_id = a.org_id AND u.user_id = $2 AND u.cycle_start = a.cycle_start
 WHERE a.org_id = $1;
 
+-- name: select-authorize-many
+-- select-authorize for many requests at once: $1 orgs, $2 users, pairwise; n is the pair's
+-- position (from 1). A pair whose org does not exist has no row.
+SELECT r.n, a.org_id, a.balance_mc, a.arrears_mc, a.cycle_start, a.cycle_end, a.cycle_used_mc,
+       o.plan_code, o.custom_allotment_mc, o.cycle_anchor, o.timezone, o.monthly_limit_mc,
+       o.threshold_percents, o.low_balance_mc,
+       p.monthly_credits_mc AS plan_credits_mc,
+       m.user_id IS NOT NULL AS is_member, m.monthly_limit_mc AS member_limit_mc,
+       COALESCE(u.used_mc, 0) AS member_used_mc
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(org_id, user_id, n)
+JOIN accounts a ON a.org_id = r.org_id JOIN orgs o ON o.id = a.org_id JOIN plans p ON p.code = o.plan_code
+LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = r.user_id
+LEFT JOIN member_cycle_usage u
+  ON u.org_id = a.org_id AND u.user_id = r.user_id AND u.cycle_start = a.cycle_start;
+
 -- name: select-live-grants
 -- Grants with credit left, in consumption order: soonest expiry first, never-expiring oldest
 -- first (index grants_live_idx).

@@ -24,9 +24,10 @@ type Service struct {
 	*Store
 	rates *RateCard
 
-	coalescer coalescer // usage batches share transactions
-	slowOnly  bool      // tests: record every group through the Go path (ingest_fast.go)
-	fastMax   int       // tests: the largest group of the fast path; 0: fastPathMaxEvents
+	usage     coalescer[*UsageResult, *usageJob]      // usage batches share transactions
+	authorize coalescer[*authorizeRow, *authorizeJob] // authorize requests share reads
+	slowOnly  bool                                    // tests: record every group through the Go path (ingest_fast.go)
+	fastMax   int                                     // tests: the largest group of the fast path; 0: fastPathMaxEvents
 	fastRuns  atomic.Int64
 
 	timezoneHook func(step string) // tests: runs between ChangeTimezone's steps
@@ -47,6 +48,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // New returns the core on db, loading the rate card.
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Service, error) {
 	s := &Service{Store: newStore(db)}
+	s.usage.maxWeight = maxCoalescedEvents
 	for _, o := range opts {
 		o(s)
 	}

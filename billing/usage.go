@@ -181,7 +181,7 @@ func (s *Service) RecordUsage(ctx context.Context, orgID, keyUser string, events
 	if err != nil {
 		return nil, err
 	}
-	job := &usageJob{org: orgID, priced: priced, first: make(map[string]int, len(priced)), done: make(chan jobResult, 1)}
+	job := &usageJob{org: orgID, priced: priced, first: make(map[string]int, len(priced)), done: make(chan outcome[*UsageResult], 1)}
 	// One row per id: a repeated id within the batch is a duplicate of its first occurrence.
 	for i := range priced {
 		j, seen := job.first[priced[i].ID]
@@ -193,6 +193,18 @@ func (s *Service) RecordUsage(ctx context.Context, orgID, keyUser string, events
 			return nil, Errorf(ECONFLICT, "events[%d]: id %q appears twice in the batch with different contents", i, priced[i].ID)
 		}
 	}
-	r := s.coalescer.do(job, func(jobs []*usageJob) { s.recordJobs(ctx, jobs) })
+	r := s.usage.do(job, func(jobs []*usageJob) { s.recordJobs(ctx, jobs) })
 	return r.res, r.err
 }
+
+// usageJob is one RecordUsage call waiting to be recorded.
+type usageJob struct {
+	org    string
+	priced []pricedEvent
+	first  map[string]int // event id → index of its first occurrence in priced
+	done   chan outcome[*UsageResult]
+}
+
+func (j *usageJob) laneKey() string                     { return j.org }
+func (j *usageJob) weight() int                         { return len(j.priced) }
+func (j *usageJob) results() chan outcome[*UsageResult] { return j.done }
