@@ -61,35 +61,40 @@ func unmarshalStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn):
-			return invalid("the body is not valid JSON (at byte %d): %s", syn.Offset, syn.Error())
-		case errors.As(err, &typ):
-			field := typ.Field
-			if field == "" {
-				return invalid("the body must be a JSON object")
-			}
-			kind := jsonKind(typ.Type.Kind().String())
-			if typ.Type == numberType {
-				kind = "number" // json.Number is a string type in Go, a number in JSON
-			}
-			return invalid("%q must be a JSON %s, not %s", field, kind, typ.Value)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return invalid("the body is not valid JSON: it ends too early")
-		case strings.Contains(err.Error(), "invalid number literal"):
-			// encoding/json's (untyped) error for a JSON string that is not a number, sent
-			// where a number is expected.
-			return invalid("a number field holds a string: send numbers without quotes")
-		}
-		return invalid("the body is not valid JSON: %s", err.Error())
+		return decodeError(err)
 	}
 	// dec.More reports false for a stray "}" or "]", so look for the end of input itself.
 	if _, err := dec.Token(); err != io.EOF {
 		return invalid("the body has data after the JSON object")
 	}
 	return nil
+}
+
+// decodeError tells what is wrong with a body encoding/json refused, in words a person can act on.
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return invalid("the body is not valid JSON (at byte %d): %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return invalid("the body must be a JSON object")
+		}
+		kind := jsonKind(typ.Type.Kind().String())
+		if typ.Type == numberType {
+			kind = "number" // json.Number is a string type in Go, a number in JSON
+		}
+		return invalid("%q must be a JSON %s, not %s", field, kind, typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid("the body is not valid JSON: it ends too early")
+	case strings.Contains(err.Error(), "invalid number literal"):
+		// encoding/json's (untyped) error for a JSON string that is not a number, sent
+		// where a number is expected.
+		return invalid("a number field holds a string: send numbers without quotes")
+	}
+	return invalid("the body is not valid JSON: %s", err.Error())
 }
 
 var numberType = reflect.TypeOf(json.Number(""))
@@ -132,9 +137,11 @@ func DecodeUsageRequest(body []byte) ([]billing.UsageEvent, error) {
 		if t := bytes.TrimSpace(r); len(t) == 0 || t[0] != '{' {
 			return nil, invalid("events[%d]: an event must be a JSON object, not %s", i, jsonValueKind(t))
 		}
+		// The body was read whole above, so each event is one valid JSON object: Unmarshal,
+		// without a decoder of its own, tells only wrong types apart.
 		var ej usageEventJSON
-		if err := unmarshalStrict(r, &ej); err != nil {
-			return nil, invalid("events[%d]: %s", i, billing.ErrorMessage(err))
+		if err := json.Unmarshal(r, &ej); err != nil {
+			return nil, invalid("events[%d]: %s", i, billing.ErrorMessage(decodeError(err)))
 		}
 		e, err := ej.event()
 		if err != nil {

@@ -2,9 +2,10 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/luxstudio/lux-billing/billing"
 )
@@ -14,65 +15,78 @@ import (
 // value (and match keys without regard to case), but a billing body must mean one thing.
 // Keys are compared as encoding/json matches them to fields: unescaped, case-insensitively.
 // A body that is not JSON is left to the decoder to refuse.
+//
+// It runs on every API body, so it reads tokens with jsontext (no allocation per token) and
+// names the place of a duplicate only once one is found.
 func refuseDuplicateKeys(body []byte) error {
-	type frame struct {
-		object    bool
-		expectKey bool
-		name      string // where this value is: events[3]
-		keys      []string
-		index     int
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var stack []*frame
-	// child names the value about to start in the frame on top of the stack.
-	child := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		top := stack[len(stack)-1]
-		if top.object {
-			return joinPath(top.name, top.keys[len(top.keys)-1])
-		}
-		name := fmt.Sprintf("%s[%d]", top.name, top.index)
-		top.index++
-		return name
-	}
+	// An object's keys so far live in keys[depth], reused from one object to the next at the
+	// same depth.
+	var stack []jsonFrame
+	var keys [][]string
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil // the end, or not JSON: the decoder says what is wrong
 		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+		kind := tok.Kind()
+		if kind == '}' || kind == ']' {
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		if top != nil && top.object && top.expectKey {
-			key, _ := tok.(string)
-			for _, k := range top.keys {
+		depth := len(stack)
+		if depth > 0 && stack[depth-1].object && stack[depth-1].expectKey {
+			top := &stack[depth-1]
+			key := tok.String()
+			for _, k := range keys[depth-1] {
 				if strings.EqualFold(k, key) {
 					where := ""
-					if top.name != "" {
-						where = " in " + top.name
+					if name := valuePath(stack[:depth-1]); name != "" {
+						where = " in " + name
 					}
 					return invalid("%s is given twice%s: send each field once, so that the body means one thing", billing.Quote(key), where)
 				}
 			}
-			top.keys = append(top.keys, key)
-			top.expectKey = false
+			keys[depth-1] = append(keys[depth-1], key)
+			top.key, top.expectKey = key, false
 			continue
 		}
-		name := child()
-		if top != nil && top.object {
-			top.expectKey = true
+		if depth > 0 {
+			if top := &stack[depth-1]; top.object {
+				top.expectKey = true
+			} else {
+				top.index++
+			}
 		}
-		if d, ok := tok.(json.Delim); ok {
-			stack = append(stack, &frame{object: d == '{', expectKey: d == '{', name: name})
+		if kind == '{' || kind == '[' {
+			stack = append(stack, jsonFrame{object: kind == '{', expectKey: kind == '{'})
+			if len(keys) < len(stack) {
+				keys = append(keys, nil)
+			}
+			keys[len(stack)-1] = keys[len(stack)-1][:0]
 		}
 	}
+}
+
+// jsonFrame is an open object or array of a body being read.
+type jsonFrame struct {
+	object    bool
+	expectKey bool
+	key       string // objects: the key of the value being read
+	index     int    // arrays: the number of values started
+}
+
+// valuePath names the value that the open containers lead to, such as events[3].
+func valuePath(frames []jsonFrame) string {
+	name := ""
+	for _, f := range frames {
+		if f.object {
+			name = joinPath(name, f.key)
+		} else {
+			name = fmt.Sprintf("%s[%d]", name, f.index-1)
+		}
+	}
+	return name
 }
 
 func joinPath(parent, key string) string {
