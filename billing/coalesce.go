@@ -24,7 +24,9 @@ import (
 // to start, stop or leak, and a request that finds its lane idle is run at once.
 
 const (
-	coalesceLanes      = 4     // groups in flight at once per server and kind of request
+	// DefaultLanes is the number of groups in flight at once per server and kind of request
+	// (WithLanes, LUX_INGEST_LANES); docs/BENCHMARKS.md measures it against cores and orgs.
+	DefaultLanes       = 4
 	maxCoalescedJobs   = 256   // requests in one group
 	maxCoalescedEvents = 10000 // events in one usage transaction
 )
@@ -45,8 +47,12 @@ type queued[R any] interface {
 
 // coalescer queues requests of one kind in lanes; J is the request, R its result.
 type coalescer[R any, J queued[R]] struct {
-	lanes     [coalesceLanes]lane[J]
+	lanes     []lane[J]
 	maxWeight int // a group's total weight at most (its first request always fits)
+}
+
+func newCoalescer[R any, J queued[R]](lanes, maxWeight int) coalescer[R, J] {
+	return coalescer[R, J]{lanes: make([]lane[J], max(lanes, 1)), maxWeight: maxWeight}
 }
 
 type lane[J any] struct {
@@ -60,7 +66,7 @@ type lane[J any] struct {
 func (c *coalescer[R, J]) do(job J, run func([]J)) outcome[R] {
 	h := fnv.New32a()
 	h.Write([]byte(job.laneKey()))
-	l := &c.lanes[h.Sum32()%coalesceLanes]
+	l := &c.lanes[h.Sum32()%uint32(len(c.lanes))]
 
 	l.mu.Lock()
 	l.pending = append(l.pending, job)

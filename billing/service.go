@@ -24,6 +24,7 @@ type Service struct {
 	*Store
 	rates *RateCard
 
+	lanes     int                                     // groups in flight at once, per kind
 	usage     coalescer[*UsageResult, *usageJob]      // usage batches share transactions
 	authorize coalescer[*authorizeRow, *authorizeJob] // authorize requests share reads
 	slowOnly  bool                                    // tests: record every group through the Go path (ingest_fast.go)
@@ -42,16 +43,27 @@ type Option func(*Service)
 // WithClock makes the service read time from now (tests and the demo data walk a clock).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
+// WithLanes sets how many groups of coalesced requests (usage transactions, authorize reads)
+// run at once; n < 1 means DefaultLanes.
+func WithLanes(n int) Option {
+	return func(s *Service) {
+		if n >= 1 {
+			s.lanes = n
+		}
+	}
+}
+
 // WithLogger sets the logger for background work.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New returns the core on db, loading the rate card.
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Service, error) {
-	s := &Service{Store: newStore(db)}
-	s.usage.maxWeight = maxCoalescedEvents
+	s := &Service{Store: newStore(db), lanes: DefaultLanes}
 	for _, o := range opts {
 		o(s)
 	}
+	s.usage = newCoalescer[*UsageResult, *usageJob](s.lanes, maxCoalescedEvents)
+	s.authorize = newCoalescer[*authorizeRow, *authorizeJob](s.lanes, 0)
 	rows, err := loadRateCard(ctx, db)
 	if err != nil {
 		return nil, err
