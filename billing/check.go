@@ -31,6 +31,8 @@ var (
 		{checkQueries.Get("usage-entry-is-its-events"), "each usage entry equals its own events"},
 		{checkQueries.Get("events-are-their-keys"), "every event row matches its idempotency key, and every key has its event row unless its month was detached"},
 		{checkQueries.Get("daily-rollup-is-events"), "the daily rollup equals the events"},
+		{checkQueries.Get("flow-rollup-is-daily-rollup"), "the per-flow daily rollup equals the daily rollup"},
+		{checkQueries.Get("weekly-flow-rollup-is-daily"), "the per-flow weekly rollup equals the per-flow daily rollup"},
 		{checkQueries.Get("execution-totals-are-events"), "execution totals equal the events"},
 		{checkQueries.Get("allotment-grants-add-up"), "a cycle's allotment grants add up to the highest allotment level reached in it (upgrade top-ups)"},
 		{checkQueries.Get("allotment-grants-expire-together"), "a cycle's allotment grants all expire at the cycle's end"},

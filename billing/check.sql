@@ -81,11 +81,55 @@ WHERE CASE
 GROUP BY 1;
 
 -- name: daily-rollup-is-events
+-- The org's live rollup generation (a time zone change builds the next one beside it).
 SELECT o.id AS org_id, COALESCE(d.total, 0) - COALESCE(u.total, 0) AS off
 FROM orgs o
-LEFT JOIN (SELECT org_id, sum(credits_mc) AS total FROM usage_daily GROUP BY org_id) d ON d.org_id = o.id
+LEFT JOIN (SELECT org_id, gen, sum(credits_mc) AS total FROM usage_daily GROUP BY org_id, gen) d
+       ON d.org_id = o.id AND d.gen = o.rollup_gen
 LEFT JOIN (SELECT org_id, sum(cost_mc) AS total FROM usage_event_keys GROUP BY org_id) u ON u.org_id = o.id
 WHERE ($1::text IS NULL OR o.id = $1) AND COALESCE(d.total, 0) <> COALESCE(u.total, 0);
+
+-- name: flow-rollup-is-daily-rollup
+-- Each flow's day in usage_flow_daily is the sum of its usage_daily rows (live generation);
+-- off is the number of (day, flow) rows that differ.
+SELECT o.id AS org_id, count(*) AS off
+FROM orgs o
+CROSS JOIN LATERAL (
+    (SELECT day, flow_id, sum(credits_mc)::bigint, sum(quantity)::bigint, sum(events)::bigint
+     FROM usage_daily WHERE org_id = o.id AND gen = o.rollup_gen GROUP BY day, flow_id
+     EXCEPT ALL
+     SELECT day, flow_id, credits_mc, quantity, events
+     FROM usage_flow_daily WHERE org_id = o.id AND gen = o.rollup_gen)
+    UNION ALL
+    (SELECT day, flow_id, credits_mc, quantity, events
+     FROM usage_flow_daily WHERE org_id = o.id AND gen = o.rollup_gen
+     EXCEPT ALL
+     SELECT day, flow_id, sum(credits_mc)::bigint, sum(quantity)::bigint, sum(events)::bigint
+     FROM usage_daily WHERE org_id = o.id AND gen = o.rollup_gen GROUP BY day, flow_id)
+) x
+WHERE ($1::text IS NULL OR o.id = $1)
+GROUP BY o.id;
+
+-- name: weekly-flow-rollup-is-daily
+-- Each flow's week in usage_flow_weekly (keyed by its Monday) is the sum of its days in
+-- usage_flow_daily (live generation); off is the number of (week, flow) rows that differ.
+SELECT o.id AS org_id, count(*) AS off
+FROM orgs o
+CROSS JOIN LATERAL (
+    (SELECT day - (day - DATE '2000-01-03') % 7, flow_id, sum(credits_mc)::bigint, sum(quantity)::bigint, sum(events)::bigint
+     FROM usage_flow_daily WHERE org_id = o.id AND gen = o.rollup_gen GROUP BY 1, 2
+     EXCEPT ALL
+     SELECT week, flow_id, credits_mc, quantity, events
+     FROM usage_flow_weekly WHERE org_id = o.id AND gen = o.rollup_gen)
+    UNION ALL
+    (SELECT week, flow_id, credits_mc, quantity, events
+     FROM usage_flow_weekly WHERE org_id = o.id AND gen = o.rollup_gen
+     EXCEPT ALL
+     SELECT day - (day - DATE '2000-01-03') % 7, flow_id, sum(credits_mc)::bigint, sum(quantity)::bigint, sum(events)::bigint
+     FROM usage_flow_daily WHERE org_id = o.id AND gen = o.rollup_gen GROUP BY 1, 2)
+) x
+WHERE ($1::text IS NULL OR o.id = $1)
+GROUP BY o.id;
 
 -- name: execution-totals-are-events
 SELECT o.id AS org_id, COALESCE(x.total, 0) - COALESCE(u.total, 0) AS off

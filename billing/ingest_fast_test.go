@@ -186,8 +186,12 @@ var ledgerDump = []struct{ name, sql string }{
 		WHERE u.org_id = $1 ORDER BY u.id`},
 	{"event keys", `SELECT k.id, k.cost_mc, k.occurred_at, (SELECT memo FROM ledger_entries e WHERE e.id = k.entry_id)
 		FROM usage_event_keys k WHERE k.org_id = $1 ORDER BY k.id`},
-	{"daily rollup", `SELECT day, flow_id, us.email, type, model, credits_mc, quantity, events
-		FROM usage_daily d JOIN users us ON us.id = d.user_id WHERE org_id = $1 ORDER BY 1, 2, 3, 4, 5`},
+	{"daily rollup", `SELECT gen, day, flow_id, us.email, type, model, credits_mc, quantity, events
+		FROM usage_daily d JOIN users us ON us.id = d.user_id WHERE org_id = $1 ORDER BY 1, 2, 3, 4, 5, 6`},
+	{"flow rollup", `SELECT gen, day, flow_id, credits_mc, quantity, events
+		FROM usage_flow_daily WHERE org_id = $1 ORDER BY 1, 2, 3`},
+	{"weekly flow rollup", `SELECT gen, week, flow_id, credits_mc, quantity, events
+		FROM usage_flow_weekly WHERE org_id = $1 ORDER BY 1, 2, 3`},
 	{"execution totals", `SELECT execution_id, type, flow_id, us.email, credits_mc, events, first_at, last_at
 		FROM execution_usage x JOIN users us ON us.id = x.user_id WHERE org_id = $1 ORDER BY 1, 2`},
 	{"flows", `SELECT id, name FROM flows WHERE org_id = $1 ORDER BY id`},

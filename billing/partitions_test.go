@@ -299,9 +299,20 @@ func TestUsagePartitions_DetachRefusesNeededMonthsAndKeepsKeys(t *testing.T) {
 	if err := f.DB.Get(&june, `SELECT sum(credits_mc) FROM usage_daily WHERE org_id = $1 AND day < '2025-07-01'`, f.Org); err != nil {
 		t.Fatal(err)
 	}
+	// A late event of the detached month recorded during the change (after its build) is
+	// added to the kept days too, in the zone they were cut in.
+	var late billing.Millicredits
+	billing.OnTimezoneStep(f.Svc, func(step string) {
+		if step == billing.TimezoneBuilt {
+			res := f.Record(t, billing.UsageEvent{ID: "evt_later", FlowID: "f", ExecutionID: "x", Type: "sms", Quantity: 1, OccurredAt: time.Date(2025, 6, 21, 0, 0, 0, 0, time.UTC)})
+			late = res.Results[0].Credits
+		}
+	})
 	if err := f.Svc.SetTimezone(ctx, f.Org, "America/New_York"); err != nil {
 		t.Fatal(err)
 	}
+	billing.OnTimezoneStep(f.Svc, nil)
+	june += int64(late)
 	var juneAfter int64
 	if err := f.DB.Get(&juneAfter, `SELECT COALESCE(sum(credits_mc), 0) FROM usage_daily WHERE org_id = $1 AND day < '2025-07-01'`, f.Org); err != nil {
 		t.Fatal(err)

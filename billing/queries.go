@@ -42,17 +42,22 @@ type queryText struct {
 	SelectLimitSettings    string
 	UpdateLimitSettings    string
 	SelectMemberUsage      string
-	SelectAccountOrg       string
+	SelectRollupGen        string
+	LockRollupChange       string
+	UnlockRollupChange     string
 	LockAccountRow         string
 	CheckTimezone          string
 	UpdateOrgTimezone      string
 	SetRebuildMemory       string
-	CreateUsageDailyNext   string
-	DropUsageDailyNext     string
-	AddUsageDailyNext      string
+	SetCatchUpPlan         string
+	AddRollupGeneration    string
+	CatchUpRollupGen       string
+	CopyKeptRollup         string
+	SelectUsageEntryTop    string
 	SummarizeEntryIndex    string
-	DeleteUsageDaily       string
-	InsertUsageDailyNext   string
+	DeleteOtherDailyGens   string
+	DeleteOtherFlowGens    string
+	DeleteOtherWeeklyGens  string
 	RebuildUsageDaily      string
 	SelectGrantRemainders  string
 	IngestUsage            string
@@ -95,17 +100,22 @@ var queries = func() queryText {
 		SelectLimitSettings:    f.Get("select-limit-settings"),
 		UpdateLimitSettings:    f.Get("update-limit-settings"),
 		SelectMemberUsage:      f.Get("select-member-usage"),
-		SelectAccountOrg:       f.Get("select-account-org"),
+		SelectRollupGen:        f.Get("select-rollup-gen"),
+		LockRollupChange:       f.Get("lock-rollup-change"),
+		UnlockRollupChange:     f.Get("unlock-rollup-change"),
 		LockAccountRow:         f.Get("lock-account-row"),
 		CheckTimezone:          f.Get("check-timezone"),
 		UpdateOrgTimezone:      f.Get("update-org-timezone"),
 		SetRebuildMemory:       f.Get("set-rebuild-memory"),
-		CreateUsageDailyNext:   f.Get("create-usage-daily-next"),
-		DropUsageDailyNext:     f.Get("drop-usage-daily-next"),
-		AddUsageDailyNext:      f.Get("add-usage-daily-next"),
+		SetCatchUpPlan:         f.Get("set-catch-up-plan"),
+		AddRollupGeneration:    f.Get("add-rollup-generation"),
+		CatchUpRollupGen:       f.Get("catch-up-rollup-generation"),
+		CopyKeptRollup:         f.Get("copy-kept-rollup"),
+		SelectUsageEntryTop:    f.Get("select-usage-entry-top"),
 		SummarizeEntryIndex:    f.Get("summarize-entry-index"),
-		DeleteUsageDaily:       f.Get("delete-usage-daily"),
-		InsertUsageDailyNext:   f.Get("insert-usage-daily-next"),
+		DeleteOtherDailyGens:   f.Get("delete-other-daily-gens"),
+		DeleteOtherFlowGens:    f.Get("delete-other-flow-daily-gens"),
+		DeleteOtherWeeklyGens:  f.Get("delete-other-flow-weekly-gens"),
 		RebuildUsageDaily:      f.Get("rebuild-usage-daily"),
 		SelectGrantRemainders:  f.Get("select-grant-remainders"),
 		IngestUsage:            f.Get("ingest-usage"),

@@ -253,14 +253,41 @@ WITH entry AS (
     FROM json_populate_recordset(NULL::accounts, $5::json) AS t
     WHERE a.org_id = t.org_id
 ), daily AS (
-    -- usage_daily: the rollup rows, added to (days in the org's zone)
-    INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
-    SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events
-    FROM json_populate_recordset(NULL::usage_daily, $6::json)
-    ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
+    -- usage_daily: the rollup rows, added to (days in the org's zone), in the generation the
+    -- org row names (read after the lock: a time zone change switches it under the lock)
+    INSERT INTO usage_daily (org_id, gen, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+    SELECT d.org_id, (SELECT o.rollup_gen FROM orgs o WHERE o.id = d.org_id), d.day, d.flow_id, d.user_id,
+           d.type, d.model, d.credits_mc, d.quantity, d.events
+    FROM json_populate_recordset(NULL::usage_daily, $6::json) AS d
+    ON CONFLICT (org_id, gen, day, flow_id, user_id, type, model) DO UPDATE SET
         credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
         quantity = usage_daily.quantity + EXCLUDED.quantity,
         events = usage_daily.events + EXCLUDED.events
+), flow_daily AS (
+    -- usage_flow_daily: the same rows summed per flow and day
+    INSERT INTO usage_flow_daily (org_id, gen, day, flow_id, credits_mc, quantity, events)
+    SELECT d.org_id, (SELECT o.rollup_gen FROM orgs o WHERE o.id = d.org_id), d.day, d.flow_id,
+           sum(d.credits_mc), sum(d.quantity), sum(d.events)
+    FROM json_populate_recordset(NULL::usage_daily, $6::json) AS d
+    GROUP BY d.org_id, d.day, d.flow_id
+    ORDER BY d.org_id, d.day, d.flow_id
+    ON CONFLICT (org_id, gen, day, flow_id) DO UPDATE SET
+        credits_mc = usage_flow_daily.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_flow_daily.quantity + EXCLUDED.quantity,
+        events = usage_flow_daily.events + EXCLUDED.events
+), flow_weekly AS (
+    -- usage_flow_weekly: the same per flow and week (its Monday; 2000-01-03 was one)
+    INSERT INTO usage_flow_weekly (org_id, gen, week, flow_id, credits_mc, quantity, events)
+    SELECT d.org_id, (SELECT o.rollup_gen FROM orgs o WHERE o.id = d.org_id),
+           d.day - (d.day - DATE '2000-01-03') % 7, d.flow_id,
+           sum(d.credits_mc), sum(d.quantity), sum(d.events)
+    FROM json_populate_recordset(NULL::usage_daily, $6::json) AS d
+    GROUP BY 1, 3, 4
+    ORDER BY 1, 3, 4
+    ON CONFLICT (org_id, gen, week, flow_id) DO UPDATE SET
+        credits_mc = usage_flow_weekly.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_flow_weekly.quantity + EXCLUDED.quantity,
+        events = usage_flow_weekly.events + EXCLUDED.events
 ), execs AS (
     -- execution_usage: per execution and type totals, added to, with first and last event
     INSERT INTO execution_usage (org_id, execution_id, type, flow_id, user_id, credits_mc, events,
@@ -326,8 +353,17 @@ LEFT JOIN member_cycle_usage u
   ON u.org_id = m.org_id AND u.user_id = m.user_id AND u.cycle_start = $3
 WHERE m.org_id = $1 AND m.user_id = $2;
 
--- name: select-account-org
-SELECT org_id FROM accounts WHERE org_id = $1;
+-- name: select-rollup-gen
+-- The org's live rollup generation and the zone it is cut in (no row: no such org with an
+-- account).
+SELECT o.rollup_gen, o.timezone FROM orgs o JOIN accounts a ON a.org_id = o.id WHERE o.id = $1;
+
+-- name: lock-rollup-change
+-- One time zone change of an org at a time (a session lock on the change's own connection).
+SELECT pg_advisory_lock(hashtext('usage rollup'), hashtext($1));
+
+-- name: unlock-rollup-change
+SELECT pg_advisory_unlock(hashtext('usage rollup'), hashtext($1));
 
 -- name: lock-account-row
 -- The org's ledger lock, the row ingestion locks (lock-account in queries.sql).
@@ -338,70 +374,170 @@ SELECT org_id FROM accounts WHERE org_id = $1 FOR UPDATE;
 SELECT CAST(now() AT TIME ZONE $1 AS text);
 
 -- name: update-org-timezone
-UPDATE orgs SET timezone = $2 WHERE id = $1;
+-- The switch: the zone and the rollup generation cut in it ($1 org, $2 zone, $3 generation).
+UPDATE orgs SET timezone = $2, rollup_gen = $3 WHERE id = $1;
+
+-- name: set-catch-up-plan
+-- A catch-up reads the recent block ranges through the BRIN index, never the whole table, and
+-- is not compiled (JIT): its estimate may be the whole table, which would make compiling it
+-- look worth far more than the few events it reads (this transaction only; see
+-- catch-up-rollup-generation).
+SET LOCAL enable_seqscan = off; SET LOCAL jit = off;
 
 -- name: set-rebuild-memory
 -- A year of a busy org is a few hundred thousand groups: keep the rebuild's aggregate in
 -- memory instead of spilling it to disk (this transaction only).
 SET LOCAL work_mem = '128MB';
 
--- name: create-usage-daily-next
--- SetTimezone's scratch rollup, private to its session: usage_daily's columns and primary key.
-CREATE TEMPORARY TABLE usage_daily_next (LIKE usage_daily INCLUDING INDEXES);
-
--- name: drop-usage-daily-next
-DROP TABLE IF EXISTS pg_temp.usage_daily_next;
-
--- name: add-usage-daily-next
--- Adds org $1's events whose entry id is above $3 to the scratch rollup, days cut in zone $2,
--- and returns the highest entry id among them ($3 when there is none) and their number. One
--- statement, one snapshot: an org's usage entry ids are drawn under its ledger lock, so the
--- events it has committed are exactly those up to the returned id, and the next call adds
--- what came after.
--- $3 = 0 reads all of the org's events (a sequential scan); a high $3 reads the recent block
--- ranges through the BRIN index usage_events_entry_idx. Only events that occurred from $4 on
--- ('-infinity': all) are read: what is before is kept as it is (detached months,
--- select-rollup-horizon in partitions.sql).
+-- name: add-rollup-generation
+-- Adds org $1's events that occurred from $5 on to its rollups' generation $4 (usage_daily,
+-- usage_flow_daily, usage_flow_weekly), days cut in zone $2, and returns the highest entry id
+-- among them ($3, 0, when there is none) and their number: the build of a time zone change.
+-- $5 is '-infinity' (all), or the first instant after the detached months, whose days are
+-- copied as they are (copy-kept-rollup; select-rollup-horizon in partitions.sql). Rows are
+-- written in day order, as ingestion writes them, so that a report's range is a contiguous
+-- part of the table.
 WITH agg AS MATERIALIZED (
     SELECT org_id, CAST(occurred_at AT TIME ZONE $2 AS date) AS day, flow_id, user_id, type, model,
            sum(cost_mc) AS credits_mc, sum(quantity) AS quantity, count(*) AS events,
            max(entry_id) AS top
     FROM usage_events
-    WHERE org_id = $1 AND entry_id > $3 AND occurred_at >= CAST($4 AS timestamptz)
+    WHERE org_id = $1 AND entry_id > $3 AND occurred_at >= CAST($5 AS timestamptz)
     GROUP BY org_id, 2, flow_id, user_id, type, model
-), ins AS (
-    INSERT INTO usage_daily_next (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
-    SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events FROM agg
-    ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
-        credits_mc = usage_daily_next.credits_mc + EXCLUDED.credits_mc,
-        quantity = usage_daily_next.quantity + EXCLUDED.quantity,
-        events = usage_daily_next.events + EXCLUDED.events
+), daily AS (
+    INSERT INTO usage_daily (org_id, gen, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+    SELECT org_id, $4, day, flow_id, user_id, type, model, credits_mc, quantity, events FROM agg
+    ORDER BY day, flow_id, user_id, type, model
+    ON CONFLICT (org_id, gen, day, flow_id, user_id, type, model) DO UPDATE SET
+        credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_daily.quantity + EXCLUDED.quantity,
+        events = usage_daily.events + EXCLUDED.events
+), flow_daily AS (
+    INSERT INTO usage_flow_daily (org_id, gen, day, flow_id, credits_mc, quantity, events)
+    SELECT org_id, $4, day, flow_id, sum(credits_mc), sum(quantity), sum(events) FROM agg
+    GROUP BY org_id, day, flow_id
+    ORDER BY day, flow_id
+    ON CONFLICT (org_id, gen, day, flow_id) DO UPDATE SET
+        credits_mc = usage_flow_daily.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_flow_daily.quantity + EXCLUDED.quantity,
+        events = usage_flow_daily.events + EXCLUDED.events
+), flow_weekly AS (
+    INSERT INTO usage_flow_weekly (org_id, gen, week, flow_id, credits_mc, quantity, events)
+    SELECT org_id, $4, day - (day - DATE '2000-01-03') % 7, flow_id, sum(credits_mc), sum(quantity), sum(events)
+    FROM agg
+    GROUP BY 1, 3, 4
+    ORDER BY 3, 4
+    ON CONFLICT (org_id, gen, week, flow_id) DO UPDATE SET
+        credits_mc = usage_flow_weekly.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_flow_weekly.quantity + EXCLUDED.quantity,
+        events = usage_flow_weekly.events + EXCLUDED.events
 )
 SELECT CAST(COALESCE(max(top), $3) AS bigint) AS seen, CAST(COALESCE(sum(events), 0) AS bigint) AS events
 FROM agg;
+
+-- name: catch-up-rollup-generation
+-- The events of org $1 with an entry id above $3 added to its rollups' generation $4, and the
+-- highest entry id among them ($3 when there is none) and their number. One statement, one
+-- snapshot: an org's usage entry ids are drawn under its ledger lock, so the events it has
+-- committed are exactly those up to the returned id, and the next call adds what came after.
+-- Days are cut in the new zone $2 from instant $6 on, and before it (late events of detached
+-- months, whose days are kept) in the zone $5 the kept days were cut in. The events lie in the
+-- last block ranges of usage_events, which the BRIN index usage_events_entry_idx finds: the
+-- org is filtered outside the subquery (OFFSET 0 keeps it there), so that the only index the
+-- scan can use is the BRIN one, and the caller turns sequential scans off (set-catch-up-plan),
+-- as missing or stale statistics would otherwise make a scan of the whole table look cheaper.
+WITH agg AS MATERIALIZED (
+    SELECT org_id,
+           CAST(occurred_at AT TIME ZONE CASE WHEN occurred_at >= CAST($6 AS timestamptz) THEN $2 ELSE $5 END AS date) AS day,
+           flow_id, user_id, type, model,
+           sum(cost_mc) AS credits_mc, sum(quantity) AS quantity, count(*) AS events,
+           max(entry_id) AS top
+    FROM (SELECT * FROM usage_events WHERE entry_id > $3 OFFSET 0) AS e
+    WHERE org_id = $1
+    GROUP BY org_id, 2, flow_id, user_id, type, model
+), daily AS (
+    INSERT INTO usage_daily (org_id, gen, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+    SELECT org_id, $4, day, flow_id, user_id, type, model, credits_mc, quantity, events FROM agg
+    ORDER BY day, flow_id, user_id, type, model
+    ON CONFLICT (org_id, gen, day, flow_id, user_id, type, model) DO UPDATE SET
+        credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_daily.quantity + EXCLUDED.quantity,
+        events = usage_daily.events + EXCLUDED.events
+), flow_daily AS (
+    INSERT INTO usage_flow_daily (org_id, gen, day, flow_id, credits_mc, quantity, events)
+    SELECT org_id, $4, day, flow_id, sum(credits_mc), sum(quantity), sum(events) FROM agg
+    GROUP BY org_id, day, flow_id
+    ORDER BY day, flow_id
+    ON CONFLICT (org_id, gen, day, flow_id) DO UPDATE SET
+        credits_mc = usage_flow_daily.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_flow_daily.quantity + EXCLUDED.quantity,
+        events = usage_flow_daily.events + EXCLUDED.events
+), flow_weekly AS (
+    INSERT INTO usage_flow_weekly (org_id, gen, week, flow_id, credits_mc, quantity, events)
+    SELECT org_id, $4, day - (day - DATE '2000-01-03') % 7, flow_id, sum(credits_mc), sum(quantity), sum(events)
+    FROM agg
+    GROUP BY 1, 3, 4
+    ORDER BY 3, 4
+    ON CONFLICT (org_id, gen, week, flow_id) DO UPDATE SET
+        credits_mc = usage_flow_weekly.credits_mc + EXCLUDED.credits_mc,
+        quantity = usage_flow_weekly.quantity + EXCLUDED.quantity,
+        events = usage_flow_weekly.events + EXCLUDED.events
+)
+SELECT CAST(COALESCE(max(top), $3) AS bigint) AS seen, CAST(COALESCE(sum(events), 0) AS bigint) AS events
+FROM agg;
+
+-- name: copy-kept-rollup
+-- The daily rollup rows of org $1's live generation $2 for the days before $4 (the detached
+-- months' days, select-rollup-horizon), as they are, into generation $3 of the three rollups.
+WITH kept AS MATERIALIZED (
+    SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events
+    FROM usage_daily
+    WHERE org_id = $1 AND gen = $2 AND day < CAST($4 AS date)
+), daily AS (
+    INSERT INTO usage_daily (org_id, gen, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+    SELECT org_id, $3, day, flow_id, user_id, type, model, credits_mc, quantity, events FROM kept
+    ORDER BY day, flow_id, user_id, type, model
+), flow_daily AS (
+    INSERT INTO usage_flow_daily (org_id, gen, day, flow_id, credits_mc, quantity, events)
+    SELECT org_id, $3, day, flow_id, sum(credits_mc), sum(quantity), sum(events) FROM kept
+    GROUP BY org_id, day, flow_id
+    ORDER BY day, flow_id
+), flow_weekly AS (
+    INSERT INTO usage_flow_weekly (org_id, gen, week, flow_id, credits_mc, quantity, events)
+    SELECT org_id, $3, day - (day - DATE '2000-01-03') % 7, flow_id, sum(credits_mc), sum(quantity), sum(events)
+    FROM kept
+    GROUP BY 1, 3, 4
+    ORDER BY 3, 4
+)
+SELECT count(*) FROM kept;
+
+-- name: select-usage-entry-top
+-- The highest usage entry id of org $1 (index ledger_entries_org_idx, walked backwards).
+SELECT COALESCE(max(id), 0) FROM ledger_entries WHERE org_id = $1 AND kind = 'usage';
 
 -- name: summarize-entry-index
 -- Summarises the block ranges of usage_events_entry_idx (every partition's) that were filled
 -- since the last VACUUM, so that a scan for recent entry ids reads only the ranges written
 -- after this.
-SELECT count(brin_summarize_new_values(relid)) FROM pg_partition_tree('usage_events_entry_idx') WHERE isleaf;
+-- The index itself when usage_events is a plain table, its partitions' indexes when it is
+-- partitioned (pg_partition_tree lists nothing for a plain index). Returns the ranges
+-- summarised.
+SELECT COALESCE(sum(brin_summarize_new_values(i)), 0) FROM (
+    SELECT c.oid AS i FROM pg_class c WHERE c.oid = 'usage_events_entry_idx'::regclass AND c.relkind = 'i'
+    UNION ALL
+    SELECT relid FROM pg_partition_tree('usage_events_entry_idx') WHERE isleaf
+) AS leaves;
 
--- name: delete-usage-daily
--- Org $1's rollup rows from day $2 on ('-infinity': all of them).
-DELETE FROM usage_daily WHERE org_id = $1 AND day >= CAST($2 AS date);
+-- name: delete-other-daily-gens
+-- The org's rollup rows of every generation but $2: the one a change replaced, or the rest of
+-- a change that did not finish.
+DELETE FROM usage_daily WHERE org_id = $1 AND gen <> $2;
 
--- name: insert-usage-daily-next
--- The scratch rollup into usage_daily, in day order as ingestion writes it, so that a report's
--- range is a contiguous part of the table. Added to a kept row of the same day (the day before
--- the kept rows end, when months were detached; see select-rollup-horizon).
-INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
-SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events
-FROM usage_daily_next
-ORDER BY day, flow_id, user_id, type, model
-ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
-    credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
-    quantity = usage_daily.quantity + EXCLUDED.quantity,
-    events = usage_daily.events + EXCLUDED.events;
+-- name: delete-other-flow-daily-gens
+DELETE FROM usage_flow_daily WHERE org_id = $1 AND gen <> $2;
+
+-- name: delete-other-flow-weekly-gens
+DELETE FROM usage_flow_weekly WHERE org_id = $1 AND gen <> $2;
 
 -- name: rebuild-usage-daily
 -- The daily rollup of org $1 computed from its events, days cut in zone $2: what usage_daily

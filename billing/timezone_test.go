@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,13 +11,15 @@ import (
 
 	"github.com/luxstudio/lux-billing/billing"
 	"github.com/luxstudio/lux-billing/billing/billingtest"
+	"github.com/luxstudio/lux-billing/billing/reports"
 )
 
-// A time zone change rebuilds the rollup beside the live one while usage goes on: the org's
-// ledger lock is free during the build and the first catch-up (another session takes it and
-// records usage there), and every event recorded before, during and between the steps is in
-// the new rollup exactly once — it equals the rollup computed from scratch from the events —
-// through either ingestion path. Another org's usage, recorded meanwhile, is left alone.
+// A time zone change rebuilds the rollups beside the live ones while usage goes on: the org's
+// ledger lock is free between the steps (another session takes it, and usage is recorded
+// there), reports read one generation at every step (their totals are every event once), and
+// every event recorded before, during and between the steps is in the new rollups exactly
+// once — they equal the rollup computed from scratch from the events — through either
+// ingestion path. Another org's usage, recorded meanwhile, is left alone.
 func TestSetTimezone_IngestionGoesOnDuringTheRebuildAndCountsOnce(t *testing.T) {
 	t.Parallel()
 	for _, path := range []string{"one round trip", "Go path"} {
@@ -95,6 +98,18 @@ func TestSetTimezone_IngestionGoesOnDuringTheRebuildAndCountsOnce(t *testing.T) 
 					t.Errorf("at step %q the org's ledger lock is held: %v", step, err)
 				}
 				_ = tx.Rollback()
+				// Readers see one generation: the report's total is every event once.
+				var events int64
+				if err := f.DB.Get(&events, `SELECT count(*) FROM usage_events WHERE org_id = $1`, f.Org); err != nil {
+					t.Error(err)
+				}
+				q := reports.Query{From: reports.DateOf(billingtest.T0, time.UTC).AddDays(-30), To: reports.DateOf(billingtest.T0, time.UTC).AddDays(1)}
+				for _, g := range reports.GroupBys {
+					q.GroupBy = g
+					if r, err := f.Reports.UsageReport(ctx, f.Org, q); err != nil || r.Total.Events != events {
+						t.Errorf("at step %q a report by %s counts %+v of %d events (%v)", step, g, r.Total, events, err)
+					}
+				}
 				pause.Unlock()
 				// Usage recorded between the steps, here and by the clients.
 				record(f.Org, "step_"+strings.ReplaceAll(step, " ", "_"), 4)
@@ -108,11 +123,11 @@ func TestSetTimezone_IngestionGoesOnDuringTheRebuildAndCountsOnce(t *testing.T) 
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(steps) != 2 {
-				t.Errorf("steps %v, want %q and %q", steps, billing.TimezoneBuilt, billing.TimezoneCaughtUp)
+			if want := []string{billing.TimezoneBuilt, billing.TimezoneCaughtUp, billing.TimezoneSwitched}; !slices.Equal(steps, want) {
+				t.Errorf("steps %q, want %q", steps, want)
 			}
-			// The steps' own batches (8 events) and at least 10 client batches came after the
-			// build's snapshot.
+			// The first two steps' own batches (8 events) and at least 10 client batches came
+			// after the build's snapshot.
 			if change.CaughtUp < 8+10*3 || change.Events < 300+change.CaughtUp {
 				t.Errorf("%+v: the events recorded during the change were not caught up", change)
 			}
@@ -155,12 +170,45 @@ func TestSetTimezone_RollupEqualsARebuildFromScratch(t *testing.T) {
 	}
 }
 
-// assertRollupIsTheEvents checks that org's usage_daily is its events cut in zone tz.
+// Two changes of one org at once run one after the other: the rollups end in the zone the org
+// ends with, in one generation.
+func TestSetTimezone_ConcurrentChangesLeaveOneGeneration(t *testing.T) {
+	t.Parallel()
+	f := billingtest.NewFixture(t, "pro")
+	for i := range 30 {
+		f.Record(t, billing.UsageEvent{ID: fmt.Sprintf("e%d", i), FlowID: "flow", ExecutionID: "x",
+			Type: "sms", Quantity: 1, OccurredAt: billingtest.T0.Add(-time.Duration(i) * 3 * time.Hour)})
+	}
+	var wg sync.WaitGroup
+	for _, tz := range []string{"Asia/Tokyo", "America/Denver", "Europe/Lisbon"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.Svc.SetTimezone(ctx, f.Org, tz); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	var gen int
+	if err := f.DB.Get(&gen, `SELECT rollup_gen FROM orgs WHERE id = $1`, f.Org); err != nil {
+		t.Fatal(err)
+	}
+	if gen != 3 {
+		t.Errorf("generation %d after three changes, want 3", gen)
+	}
+	assertRollupIsTheEvents(t, f, f.Org, f.CreditSummary(t).Timezone)
+}
+
+// assertRollupIsTheEvents checks that org's live usage_daily generation is its events cut in
+// zone tz and that no other generation is left (the per-flow rollups are checked against it by
+// AssertLedger).
 func assertRollupIsTheEvents(t *testing.T, f *billingtest.Fixture, org, tz string) {
 	t.Helper()
-	var diff, rows int
+	var diff, rows, others int
 	err := f.DB.Get(&diff, `
-		WITH r AS (SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events FROM usage_daily WHERE org_id = $1),
+		WITH r AS (SELECT org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events FROM usage_daily
+		           WHERE org_id = $1 AND gen = (SELECT rollup_gen FROM orgs WHERE id = $1)),
 		     e AS (`+rebuildQuery()+`)
 		SELECT (SELECT count(*) FROM (SELECT * FROM r EXCEPT ALL SELECT * FROM e) a)
 		     + (SELECT count(*) FROM (SELECT * FROM e EXCEPT ALL SELECT * FROM r) b)`, org, tz)
@@ -173,6 +221,16 @@ func assertRollupIsTheEvents(t *testing.T, f *billingtest.Fixture, org, tz strin
 	if diff != 0 {
 		t.Errorf("%d of the %d rollup rows of %s differ from its events cut in %s", diff, rows, org, tz)
 	}
+	err = f.DB.Get(&others, `SELECT (SELECT count(*) FROM usage_daily WHERE org_id = $1 AND gen <> o.rollup_gen)
+		+ (SELECT count(*) FROM usage_flow_daily WHERE org_id = $1 AND gen <> o.rollup_gen)
+		+ (SELECT count(*) FROM usage_flow_weekly WHERE org_id = $1 AND gen <> o.rollup_gen) FROM orgs o WHERE o.id = $1`, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if others != 0 {
+		t.Errorf("%d rollup rows of %s are left in other generations", others, org)
+	}
+	billingtest.AssertLedger(t, f.DB, org)
 }
 
 // rebuildQuery is rebuild-usage-daily without its semicolon, for use as a subquery.

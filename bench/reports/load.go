@@ -36,6 +36,8 @@ type benchEnv struct {
 	dailyRows     int64
 	daily90       int64
 	execRows      int64
+	flowRows      int64 // usage_flow_daily
+	weekRows      int64 // usage_flow_weekly
 	busiestFlow   string
 	someExecution string
 	pgVersion     string
@@ -302,6 +304,12 @@ func load(ctx context.Context, db *sqlx.DB, o options) (*benchEnv, error) {
 	if err := db.GetContext(ctx, &env.execRows, `SELECT count(*) FROM execution_usage WHERE org_id = $1`, env.org); err != nil {
 		return nil, err
 	}
+	if err := db.GetContext(ctx, &env.flowRows, `SELECT count(*) FROM usage_flow_daily WHERE org_id = $1`, env.org); err != nil {
+		return nil, err
+	}
+	if err := db.GetContext(ctx, &env.weekRows, `SELECT count(*) FROM usage_flow_weekly WHERE org_id = $1`, env.org); err != nil {
+		return nil, err
+	}
 	env.notes = notes
 	return env, nil
 }
@@ -520,10 +528,13 @@ func copyStream(ctx context.Context, db *sqlx.DB, svc *billing.Service, org stri
 
 var notes = strings.TrimLeft(`
 How it is set up: the events are COPYed into `+"`usage_events`"+` (not sent through the API; see
-"API ingestion" for that path), then `+"`usage_daily`"+` is built by `+"`SetTimezone`"+` — the same
-`+"`INSERT … SELECT … GROUP BY`"+` it runs, beside the live rollup, when an org changes zone — and `+"`execution_usage`"+` by one
+"API ingestion" for that path), then the rollups are built by `+"`SetTimezone`"+` — the same
+`+"`INSERT … SELECT … GROUP BY`"+` it runs, beside the live rollups, when an org changes zone — and `+"`execution_usage`"+` by one
 `+"`INSERT … SELECT … GROUP BY`"+` with its indexes dropped and rebuilt around it. One usage ledger entry covers all the events and is paid by a
-purchase, so the ledger invariants hold (checked after the load). The rollups are vacuumed and
-every table analyzed before the timings. Flows have one or two members and one to three kinds of usage each, as real
-flows do; the report's cost is the number of rollup rows in its range, not the number of events.
+purchase, so the ledger invariants hold (checked after the load). The zone is then changed to New York and back
+while a client records single events through the service (the rows above: what the org's ingestion waited for is the
+time the lock was held). The rollups are vacuumed and every table analyzed before the timings. Flows have one or two
+members and one to three kinds of usage each, as real flows do; a report's cost is the number of rollup rows it reads,
+not the number of events: by flow, the per-flow rollups (daily, and weekly for the full weeks of a report by week),
+unaggregated; by type or member, `+"`usage_daily`"+` aggregated, and the per-flow rollups for the top flows.
 `, "\n")

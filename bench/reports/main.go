@@ -218,8 +218,9 @@ func markdown(env *benchEnv, results []*result, loadTime time.Duration, o option
 		runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), env.pgVersion, env.now.UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "with **%s usage events** over 365 days, %d flows and %d members (zone %s), loaded with COPY;\n",
 		thousands(env.events), env.flows, env.users, env.loc)
-	fmt.Fprintf(&b, "its rollups then hold %s `usage_daily` rows (%s in the last 90 days) and %s `execution_usage` rows.\n",
-		thousands(env.dailyRows), thousands(env.daily90), thousands(env.execRows))
+	fmt.Fprintf(&b, "its rollups then hold %s `usage_daily` rows (%s in the last 90 days), %s `usage_flow_daily` rows, %s `usage_flow_weekly` rows\n",
+		thousands(env.dailyRows), thousands(env.daily90), thousands(env.flowRows), thousands(env.weekRows))
+	fmt.Fprintf(&b, "and %s `execution_usage` rows.\n", thousands(env.execRows))
 	fmt.Fprintf(&b, "Load and rollup build took %s. Each figure is the server time of the domain call (what a\n", loadTime.Round(time.Second))
 	fmt.Fprintf(&b, "handler adds is JSON encoding), %d timed runs after a warm-up. The machine's load average was\n", o.iterations)
 	fmt.Fprintf(&b, "%s before the timings and %s after (other work shares these cores).\n\n", env.loadBefore, env.loadAfter)

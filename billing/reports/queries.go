@@ -16,6 +16,10 @@ type queryText struct {
 	SelectRecentActivity         string
 	SelectOrgZone                string
 	SelectReport                 string
+	SelectReportByFlow           string
+	SelectReportAndFlows         string
+	SelectFlowCells              string
+	SelectOrgFlowNames           string
 	SelectFlowNames              string
 	SelectUserNames              string
 	SelectReportCells            string
@@ -36,6 +40,10 @@ var queries = func() queryText {
 		SelectRecentActivity:         f.Get("select-recent-activity"),
 		SelectOrgZone:                f.Get("select-org-zone"),
 		SelectReport:                 f.Get("select-report"),
+		SelectReportByFlow:           f.Get("select-report-by-flow"),
+		SelectReportAndFlows:         f.Get("select-report-and-flows"),
+		SelectFlowCells:              f.Get("select-flow-cells"),
+		SelectOrgFlowNames:           f.Get("select-org-flow-names"),
 		SelectFlowNames:              f.Get("select-flow-names"),
 		SelectUserNames:              f.Get("select-user-names"),
 		SelectReportCells:            f.Get("select-report-cells"),

@@ -1,11 +1,13 @@
 -- Named queries of reports (package reports): usage reports, the execution drill-down, the
 -- forecast and recent activity. Parsed once at start-up into queryText (queries.go); names are
 -- verb-noun and unique. Queries with :name parameters run through sqlx's named binding, so
--- they spell casts CAST(x AS t) and keep colons out of their comments. select-report is
--- prepared once on the database handle (Store.NamedStmt): its generic plan is a range scan of
--- usage_daily's primary key (org_id, day) into a hash aggregate that evaluates the grouping
--- CASE and the optional filters per row, which costs less than planning it on every request.
--- The others are planned with their values.
+-- they spell casts CAST(x AS t) and keep colons out of their comments.
+--
+-- The rollups (usage_daily, usage_flow_daily) hold generations: every read of them takes the
+-- one the org row names, in the same statement (billing/timezone.go builds the next one
+-- beside it). The report queries are planned with their values, so the CASEs on the interval
+-- and the grouping fold to one expression; a week's Monday is computed with date arithmetic
+-- (2000-01-03 was a Monday), which costs less per row than date_trunc.
 
 -- name: select-execution
 -- One execution's credits by type (index execution_usage primary key).
@@ -30,12 +32,13 @@ LIMIT $3;
 SELECT timezone, cycle_anchor FROM orgs WHERE id = $1;
 
 -- name: select-report
--- A report in one read of the daily rollup (a range of its primary key, org_id and day), two
--- aggregates of the same rows. Rows of kind 'cell' are the report's cells, one per bucket and
--- group key; rows of kind 'flow' are each flow's total over the range, from which the caller
--- picks the top flows. kind is GROUPING(flow_id), 1 for a cell and 0 for a flow; a cell's
--- bucket is given as days since the first bucket's start (the first parameter). Unordered and
--- unlabelled, so no text is sorted or joined and nothing needs parsing but integers.
+-- A report filtered by member or type, in one read of the daily rollup (a range of its primary
+-- key, org_id, gen and day), two aggregates of the same rows. Rows of kind 'cell' are the
+-- report's cells, one per bucket and group key; rows of kind 'flow' are each flow's total over
+-- the range, from which the caller picks the top flows. kind is GROUPING(flow_id), 1 for a cell
+-- and 0 for a flow; a cell's bucket is given as days since the first bucket's start (the first
+-- parameter). Unordered and unlabelled, so no text is sorted or joined and nothing needs
+-- parsing but integers.
 SELECT GROUPING(flow_id) AS kind,
        CAST(bucket - CAST(:first AS date) AS int) AS bucket,
        CASE WHEN GROUPING(flow_id) = 0 THEN flow_id ELSE key END AS key,
@@ -44,7 +47,7 @@ SELECT GROUPING(flow_id) AS kind,
        CAST(sum(events) AS bigint) AS events
 FROM (
     SELECT CASE CAST(:interval AS text)
-               WHEN 'week'  THEN CAST(date_trunc('week', CAST(day AS timestamp)) AS date)
+               WHEN 'week'  THEN day - (day - DATE '2000-01-03') % 7
                WHEN 'month' THEN CAST(date_trunc('month', CAST(day AS timestamp)) AS date)
                ELSE day
            END AS bucket,
@@ -55,13 +58,113 @@ FROM (
            END AS key,
            flow_id, credits_mc, quantity, events
     FROM usage_daily
-    WHERE org_id = :org
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
       AND day BETWEEN CAST(:from AS date) AND CAST(:to AS date)
       AND (CAST(:flow AS text) = '' OR flow_id = :flow)
       AND (CAST(:user AS text) = '' OR user_id = :user)
       AND (CAST(:type AS text) = '' OR type = :type)
 ) d
 GROUP BY GROUPING SETS ((bucket, key), (flow_id));
+
+-- name: select-report-by-flow
+-- A report grouped by flow without a member or type filter, in the shape of select-report
+-- (kind 1), unaggregated, from the per-flow rollups (ranges of their primary keys) the full
+-- weeks week_from to week_to from usage_flow_weekly (Mondays, an empty range unless the
+-- report is by week), and the days around them from usage_flow_daily. A row's bucket is its
+-- day (or week's Monday) as days since the first bucket's start; the caller adds up the rows
+-- of a bucket, and the top flows are the groups' totals.
+SELECT 1 AS kind, CAST(day - CAST(:first AS date) AS int) AS bucket, flow_id AS key,
+       credits_mc, quantity, events
+FROM (
+    SELECT week AS day, flow_id, credits_mc, quantity, events
+    FROM usage_flow_weekly
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
+      AND week BETWEEN CAST(:week_from AS date) AND CAST(:week_to AS date)
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+    UNION ALL
+    SELECT day, flow_id, credits_mc, quantity, events
+    FROM usage_flow_daily
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
+      AND (day BETWEEN CAST(:from AS date) AND CAST(:days_to AS date)
+           OR day BETWEEN CAST(:days_from AS date) AND CAST(:to AS date))
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+) r;
+
+-- name: select-report-and-flows
+-- A report grouped by type or member without a member or type filter, in the shape of
+-- select-report, its cells (kind 1) from the daily rollup, then each flow's total (kind 0)
+-- from the per-flow rollups, the full weeks week_from to week_to from the weekly one and the
+-- days around them from the daily one. One round trip.
+SELECT 1 AS kind,
+       CAST(bucket - CAST(:first AS date) AS int) AS bucket,
+       key,
+       CAST(sum(credits_mc) AS bigint) AS credits_mc,
+       CAST(sum(quantity) AS bigint) AS quantity,
+       CAST(sum(events) AS bigint) AS events
+FROM (
+    SELECT CASE CAST(:interval AS text)
+               WHEN 'week'  THEN day - (day - DATE '2000-01-03') % 7
+               WHEN 'month' THEN CAST(date_trunc('month', CAST(day AS timestamp)) AS date)
+               ELSE day
+           END AS bucket,
+           CASE CAST(:group_by AS text)
+               WHEN 'user' THEN user_id
+               ELSE type
+           END AS key,
+           credits_mc, quantity, events
+    FROM usage_daily
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
+      AND day BETWEEN CAST(:from AS date) AND CAST(:to AS date)
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+) d
+GROUP BY bucket, key
+UNION ALL
+SELECT 0, NULL, flow_id, CAST(sum(credits_mc) AS bigint), CAST(sum(quantity) AS bigint), CAST(sum(events) AS bigint)
+FROM (
+    SELECT week AS day, flow_id, credits_mc, quantity, events
+    FROM usage_flow_weekly
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
+      AND week BETWEEN CAST(:week_from AS date) AND CAST(:week_to AS date)
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+    UNION ALL
+    SELECT day, flow_id, credits_mc, quantity, events
+    FROM usage_flow_daily
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
+      AND (day BETWEEN CAST(:from AS date) AND CAST(:days_to AS date)
+           OR day BETWEEN CAST(:days_from AS date) AND CAST(:to AS date))
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+) r
+GROUP BY flow_id;
+
+-- name: select-flow-cells
+-- The rows of a CSV grouped by flow without a member or type filter, from the per-flow rollups
+-- as select-report-by-flow reads them, ordered by bucket then flow (byte order, the
+-- collation of flow_id). The caller adds up consecutive rows of the same bucket and flow.
+SELECT CAST(CASE CAST(:interval AS text)
+                WHEN 'week'  THEN day - (day - DATE '2000-01-03') % 7
+                WHEN 'month' THEN CAST(date_trunc('month', CAST(day AS timestamp)) AS date)
+                ELSE day
+            END AS text) AS bucket,
+       flow_id, credits_mc, quantity, events
+FROM (
+    SELECT week AS day, flow_id, credits_mc, quantity, events
+    FROM usage_flow_weekly
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
+      AND week BETWEEN CAST(:week_from AS date) AND CAST(:week_to AS date)
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+    UNION ALL
+    SELECT day, flow_id, credits_mc, quantity, events
+    FROM usage_flow_daily
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
+      AND (day BETWEEN CAST(:from AS date) AND CAST(:days_to AS date)
+           OR day BETWEEN CAST(:days_from AS date) AND CAST(:to AS date))
+      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
+) r
+ORDER BY 1, 2;
+
+-- name: select-org-flow-names
+-- Every flow of org $1 with its name (primary key of flows).
+SELECT id, name FROM flows WHERE org_id = $1;
 
 -- name: select-flow-names
 -- Names of flows of org $1 among ids $2 (primary key of flows).
@@ -73,10 +176,11 @@ SELECT id, name, email FROM users WHERE id = ANY($1::text[]);
 
 -- name: select-report-cells
 -- The cells of a report with their labels, ordered by bucket then key (byte order), for the
--- CSV (a range of the primary key of usage_daily, as select-report).
+-- CSV (a range of the primary key of usage_daily, as select-report; a CSV grouped by flow
+-- without a member or type filter reads select-flow-cells instead).
 WITH cells AS (
     SELECT CASE CAST(:interval AS text)
-               WHEN 'week'  THEN CAST(date_trunc('week', CAST(day AS timestamp)) AS date)
+               WHEN 'week'  THEN day - (day - DATE '2000-01-03') % 7
                WHEN 'month' THEN CAST(date_trunc('month', CAST(day AS timestamp)) AS date)
                ELSE day
            END AS bucket,
@@ -89,7 +193,7 @@ WITH cells AS (
            CAST(sum(quantity) AS bigint) AS quantity,
            CAST(sum(events) AS bigint) AS events
     FROM usage_daily
-    WHERE org_id = :org
+    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
       AND day BETWEEN CAST(:from AS date) AND CAST(:to AS date)
       AND (CAST(:flow AS text) = '' OR flow_id = :flow)
       AND (CAST(:user AS text) = '' OR user_id = :user)
@@ -161,18 +265,19 @@ ORDER BY occurred_at, id;
 FETCH FORWARD 1000 FROM execution_events;
 
 -- name: select-usage-since
--- Credits used from a day on ($1 org, $2 first day; primary key range of usage_daily).
-SELECT COALESCE(CAST(sum(credits_mc) AS bigint), 0) FROM usage_daily WHERE org_id = $1 AND day >= $2;
+-- Credits used from a day on ($1 org, $2 first day; primary key range of usage_flow_daily).
+SELECT COALESCE(CAST(sum(credits_mc) AS bigint), 0) FROM usage_flow_daily
+WHERE org_id = $1 AND gen = (SELECT rollup_gen FROM orgs WHERE id = $1) AND day >= $2;
 
 -- name: select-usage-mix
 -- What org $1 used per usage type and model over the org-local days $2 to $3, both included (a
--- range of usage_daily's primary key, org_id and day), for the calculator's "start from my last
+-- range of usage_daily's primary key, org_id, gen and day), for the calculator's "start from my last
 -- 30 days".
 SELECT type, model,
        CAST(sum(credits_mc) AS bigint) AS credits_mc,
        CAST(sum(quantity) AS bigint) AS quantity,
        CAST(sum(events) AS bigint) AS events
 FROM usage_daily
-WHERE org_id = $1 AND day BETWEEN $2 AND $3
+WHERE org_id = $1 AND gen = (SELECT rollup_gen FROM orgs WHERE id = $1) AND day BETWEEN $2 AND $3
 GROUP BY type, model
 ORDER BY type, model;

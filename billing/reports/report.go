@@ -194,7 +194,7 @@ type FlowTotal struct {
 }
 
 // Report is usage over a range of days, in buckets, split into groups. Every figure comes
-// from the daily rollup (usage_daily), which is cut in the organization's time zone.
+// from the daily rollups (usage_daily, usage_flow_daily), cut in the organization's time zone.
 type Report struct {
 	Query    Query    // as normalised: defaults applied
 	Timezone string   // the organization's IANA zone, in which days are cut
@@ -217,11 +217,29 @@ type reportParams struct {
 	User     string   `db:"user"`
 	Type     string   `db:"type"`
 	First    Date     `db:"first"` // start of the first bucket
+	// The per-flow rollups' ranges: the full weeks WeekFrom to WeekTo (Mondays) from the weekly
+	// one, the days From to DaysTo and DaysFrom to To from the daily one.
+	WeekFrom Date `db:"week_from"`
+	WeekTo   Date `db:"week_to"`
+	DaysTo   Date `db:"days_to"`
+	DaysFrom Date `db:"days_from"`
 }
 
-func newReportParams(orgID string, q Query) reportParams {
-	return reportParams{Org: orgID, From: q.From, To: q.To, Interval: q.Interval, GroupBy: q.GroupBy,
+// newReportParams are q's parameters. weeks: the per-flow rollups' rows may come from the
+// weekly one (full weeks inside the range), which a report's cells can use only by week.
+func newReportParams(orgID string, q Query, weeks bool) reportParams {
+	p := reportParams{Org: orgID, From: q.From, To: q.To, Interval: q.Interval, GroupBy: q.GroupBy,
 		Flow: q.FlowID, User: q.UserID, Type: q.Type, First: BucketStart(q.From, q.Interval)}
+	// No weeks: an empty range of them, and all days in the first range.
+	p.WeekFrom, p.WeekTo, p.DaysTo, p.DaysFrom = q.To, q.From.AddDays(-1), q.To, q.To.AddDays(1)
+	if weeks {
+		// The first Monday on or after From, the last Monday whose Sunday is on or before To.
+		first, last := BucketStart(q.From.AddDays(6), IntervalWeek), BucketStart(q.To.AddDays(-6), IntervalWeek)
+		if !first.After(last) {
+			p.WeekFrom, p.WeekTo, p.DaysTo, p.DaysFrom = first, last, first.AddDays(-1), last.AddDays(7)
+		}
+	}
+	return p
 }
 
 // reportCell is one row of select-report or select-report-cells.
@@ -253,9 +271,9 @@ func (s *Service) orgZone(ctx context.Context, orgID string) (*orgZone, *time.Lo
 
 // UsageReport returns an organization's usage over q's range (org-local days, both ends
 // included) in buckets of q.Interval, split by q.GroupBy, with totals per group, per bucket and
-// overall, and the top flows. It reads only the daily rollup, so its cost depends on the number
-// of days, flows, members and types, not on the number of events: one read of the rollup rows
-// in the range serves the cells and the top flows. Groups are ordered by credits, most first
+// overall, and the top flows. It reads only the rollups (see queryReport), so its cost depends
+// on the number of days, flows, members and types, not on the number of events: one query
+// serves the cells and the top flows. Groups are ordered by credits, most first
 // (then by key); a group appears when it has usage in the range. An invalid query is EINVALID;
 // an unknown organization ENOTFOUND.
 func (s *Service) UsageReport(ctx context.Context, orgID string, q Query) (*Report, error) {
@@ -269,8 +287,10 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q Query) (*Repo
 	}
 	r := &Report{Query: q, Timezone: z.Timezone, Buckets: reportBuckets(q)}
 	first := r.Buckets[0].Start
-	// A cell's bucket comes as days since the first bucket's start.
+	// A row's bucket comes as days since the first bucket's start: the bucket's start, or (from
+	// the per-flow rollups) a day or week inside it.
 	position := func(days int) (int, bool) {
+		d := first.AddDays(days)
 		var i int
 		switch q.Interval {
 		case IntervalDay:
@@ -278,16 +298,12 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q Query) (*Repo
 		case IntervalWeek:
 			i = days / 7
 		default:
-			d := first.AddDays(days)
 			i = (d.Year()-first.Year())*12 + int(d.Month()-first.Month())
 		}
-		return i, i >= 0 && i < len(r.Buckets) && first.DaysUntil(r.Buckets[i].Start) == days
+		ok := days >= 0 && i >= 0 && i < len(r.Buckets) && !d.Before(r.Buckets[i].Start) && !d.After(r.Buckets[i].To)
+		return i, ok
 	}
-	stmt, err := s.store.NamedStmt(ctx, queries.SelectReport)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := stmt.QueryxContext(ctx, newReportParams(orgID, q))
+	rows, err := s.queryReport(ctx, orgID, q)
 	if err != nil {
 		return nil, fmt.Errorf("billing: usage report: %w", err)
 	}
@@ -327,6 +343,12 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q Query) (*Repo
 		return nil, fmt.Errorf("billing: usage report: %w", err)
 	}
 	rows.Close()
+	if q.GroupBy == GroupByFlow && flows == nil {
+		// Read from the per-flow rollup: the top flows are the groups.
+		for _, g := range groups {
+			flows = append(flows, FlowTotal{FlowID: g.Key, Name: g.Key, UsageSum: g.Total})
+		}
+	}
 
 	r.Groups = make([]Group, 0, len(groups))
 	for _, g := range groups {
@@ -353,6 +375,34 @@ func (s *Service) UsageReport(ctx context.Context, orgID string, q Query) (*Repo
 		return nil, err
 	}
 	return r, nil
+}
+
+// byFlowRollup tells whether q can be answered from the per-flow rollup (usage_flow_daily),
+// which has no member, type or model: whether it filters neither by member nor by type.
+func byFlowRollup(q Query) bool { return q.UserID == "" && q.Type == "" }
+
+// queryReport runs the query that reads q's cells and flow totals with the fewest rollup
+// rows: grouped by flow, the per-flow rollups alone, unaggregated (a hash aggregate of a row
+// per cell costs more than the caller's sums); by type or member, the daily rollup for the
+// cells and the per-flow rollups for the flows; filtered by member or type, the daily rollup
+// for both (select-report, prepared: its generic plan is a range scan of the primary key into
+// a hash aggregate, which costs less than planning it each time). The first two are planned
+// with their values, so that their CASEs fold.
+func (s *Service) queryReport(ctx context.Context, orgID string, q Query) (*sqlx.Rows, error) {
+	switch {
+	case byFlowRollup(q) && q.GroupBy == GroupByFlow:
+		p := newReportParams(orgID, q, q.Interval == IntervalWeek)
+		return sqlx.NamedQueryContext(ctx, s.store.DB(), queries.SelectReportByFlow, p)
+	case byFlowRollup(q):
+		// The flow totals do not care about buckets: full weeks whatever the interval.
+		return sqlx.NamedQueryContext(ctx, s.store.DB(), queries.SelectReportAndFlows, newReportParams(orgID, q, true))
+	}
+	p := newReportParams(orgID, q, false)
+	stmt, err := s.store.NamedStmt(ctx, queries.SelectReport)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryxContext(ctx, p)
 }
 
 // reportBuckets lists every bucket of q's range, the edges clipped to the range.
@@ -389,18 +439,37 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 	if _, _, err := s.orgZone(ctx, orgID); err != nil {
 		return err
 	}
-	// Planned with its values (not prepared): the generic plan of this query sorts the rollup
-	// rows by text keys and looks labels up row by row.
-	rows, err := sqlx.NamedQueryContext(ctx, s.store.DB(), queries.SelectReportCells, newReportParams(orgID, q))
-	if err != nil {
-		return fmt.Errorf("billing: report csv: %w", err)
-	}
-	defer rows.Close()
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
 	rec := make([]string, len(CSVHeader))
+	write := func(bucket string, c *reportCell) error {
+		rec[0], rec[1], rec[2] = bucket, billing.CSVText(c.Key), billing.CSVText(c.Label)
+		rec[3], rec[4], rec[5] = c.Credits.Decimal(), strconv.FormatInt(c.Quantity, 10), strconv.FormatInt(c.Events, 10)
+		return cw.Write(rec)
+	}
+	if byFlowRollup(q) && q.GroupBy == GroupByFlow {
+		err = s.writeFlowCells(ctx, orgID, q, write)
+	} else {
+		err = s.writeCells(ctx, orgID, q, write)
+	}
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeCells writes the cells of select-report-cells (labelled, ordered) in turn.
+func (s *Service) writeCells(ctx context.Context, orgID string, q Query, write func(string, *reportCell) error) error {
+	// Planned with its values (not prepared): the generic plan of this query sorts the rollup
+	// rows by text keys and looks labels up row by row.
+	rows, err := sqlx.NamedQueryContext(ctx, s.store.DB(), queries.SelectReportCells, newReportParams(orgID, q, false))
+	if err != nil {
+		return fmt.Errorf("billing: report csv: %w", err)
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var c reportCell
 		var bucket string
@@ -410,17 +479,66 @@ func (s *Service) WriteReportCSV(ctx context.Context, w io.Writer, orgID string,
 		if q.GroupBy == GroupByType {
 			c.Label = billing.TypeLabel(c.Key)
 		}
-		rec[0], rec[1], rec[2] = bucket, billing.CSVText(c.Key), billing.CSVText(c.Label)
-		rec[3], rec[4], rec[5] = c.Credits.Decimal(), strconv.FormatInt(c.Quantity, 10), strconv.FormatInt(c.Events, 10)
-		if err := cw.Write(rec); err != nil {
+		if err := write(bucket, &c); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("billing: report csv: %w", err)
 	}
-	cw.Flush()
-	return cw.Error()
+	return nil
+}
+
+// writeFlowCells writes the cells of a report grouped by flow from the per-flow rollups: their
+// rows come ordered by bucket and flow, several for a cell when a bucket spans days, and are
+// added up here; labels are the flows' names (else the id), read first.
+func (s *Service) writeFlowCells(ctx context.Context, orgID string, q Query, write func(string, *reportCell) error) error {
+	var flows []struct {
+		ID   string `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := s.store.DB().SelectContext(ctx, &flows, queries.SelectOrgFlowNames, orgID); err != nil {
+		return fmt.Errorf("billing: report csv: %w", err)
+	}
+	names := make(map[string]string, len(flows))
+	for _, f := range flows {
+		names[f.ID] = f.Name
+	}
+	rows, err := sqlx.NamedQueryContext(ctx, s.store.DB(), queries.SelectFlowCells, newReportParams(orgID, q, q.Interval == IntervalWeek))
+	if err != nil {
+		return fmt.Errorf("billing: report csv: %w", err)
+	}
+	defer rows.Close()
+	var cell reportCell
+	var cellBucket, bucket, key string
+	var n int
+	for rows.Next() {
+		var v reportCell
+		if err := rows.Scan(&bucket, &key, &v.Credits, &v.Quantity, &v.Events); err != nil {
+			return fmt.Errorf("billing: report csv: %w", err)
+		}
+		if n > 0 && (bucket != cellBucket || key != cell.Key) {
+			if err := write(cellBucket, &cell); err != nil {
+				return err
+			}
+			n = 0
+		}
+		if n == 0 {
+			cellBucket, cell = bucket, reportCell{Key: key, Label: key}
+			if name := names[key]; name != "" {
+				cell.Label = name
+			}
+		}
+		cell.Credits, cell.Quantity, cell.Events = cell.Credits+v.Credits, cell.Quantity+v.Quantity, cell.Events+v.Events
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("billing: report csv: %w", err)
+	}
+	if n > 0 {
+		return write(cellBucket, &cell)
+	}
+	return nil
 }
 
 // CSVFilename is a download name for the CSV of q, e.g.

@@ -168,17 +168,43 @@ BEGIN
         FROM paid p WHERE a.org_id = p.o
         RETURNING a.org_id, a.balance_mc, a.cycle_used_mc
     ), daily AS (
-        -- days cut in the org's zone, as rebuild-usage-daily cuts them
-        INSERT INTO usage_daily (org_id, day, flow_id, user_id, type, model, credits_mc, quantity, events)
-        SELECT ev.o, CAST(ev.at AT TIME ZONE o.timezone AS date), ev.f, ev.u, ev.t, ev.m,
+        -- days cut in the org's zone, as rebuild-usage-daily cuts them, in the rollup
+        -- generation the org row names (read after the lock: a zone change switches both)
+        INSERT INTO usage_daily (org_id, gen, day, flow_id, user_id, type, model, credits_mc, quantity, events)
+        SELECT ev.o, o.rollup_gen, CAST(ev.at AT TIME ZONE o.timezone AS date), ev.f, ev.u, ev.t, ev.m,
                sum(ev.c), sum(ev.q), count(*)
         FROM ev JOIN orgs o ON o.id = ev.o
-        GROUP BY 1, 2, 3, 4, 5, 6
-        ORDER BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (org_id, day, flow_id, user_id, type, model) DO UPDATE SET
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ORDER BY 1, 2, 3, 4, 5, 6, 7
+        ON CONFLICT (org_id, gen, day, flow_id, user_id, type, model) DO UPDATE SET
             credits_mc = usage_daily.credits_mc + EXCLUDED.credits_mc,
             quantity = usage_daily.quantity + EXCLUDED.quantity,
             events = usage_daily.events + EXCLUDED.events
+    ), flow_daily AS (
+        -- the same per flow and day
+        INSERT INTO usage_flow_daily (org_id, gen, day, flow_id, credits_mc, quantity, events)
+        SELECT ev.o, o.rollup_gen, CAST(ev.at AT TIME ZONE o.timezone AS date), ev.f,
+               sum(ev.c), sum(ev.q), count(*)
+        FROM ev JOIN orgs o ON o.id = ev.o
+        GROUP BY 1, 2, 3, 4
+        ORDER BY 1, 2, 3, 4
+        ON CONFLICT (org_id, gen, day, flow_id) DO UPDATE SET
+            credits_mc = usage_flow_daily.credits_mc + EXCLUDED.credits_mc,
+            quantity = usage_flow_daily.quantity + EXCLUDED.quantity,
+            events = usage_flow_daily.events + EXCLUDED.events
+    ), flow_weekly AS (
+        -- and per flow and week (its Monday; 2000-01-03 was one)
+        INSERT INTO usage_flow_weekly (org_id, gen, week, flow_id, credits_mc, quantity, events)
+        SELECT ev.o, o.rollup_gen, CAST(ev.at AT TIME ZONE o.timezone AS date)
+                                   - (CAST(ev.at AT TIME ZONE o.timezone AS date) - DATE '2000-01-03') % 7,
+               ev.f, sum(ev.c), sum(ev.q), count(*)
+        FROM ev JOIN orgs o ON o.id = ev.o
+        GROUP BY 1, 2, 3, 4
+        ORDER BY 1, 2, 3, 4
+        ON CONFLICT (org_id, gen, week, flow_id) DO UPDATE SET
+            credits_mc = usage_flow_weekly.credits_mc + EXCLUDED.credits_mc,
+            quantity = usage_flow_weekly.quantity + EXCLUDED.quantity,
+            events = usage_flow_weekly.events + EXCLUDED.events
     ), execs AS (
         -- a new execution row takes the flow and user of its first event by id
         INSERT INTO execution_usage (org_id, execution_id, type, flow_id, user_id, credits_mc, events,
