@@ -48,12 +48,22 @@ type options struct {
 	profileBatch int
 	timeout      time.Duration // whole run
 	replicas     int           // lux serve processes of the replica cells; < 2: none
+	lanes        int           // LUX_INGEST_LANES of the servers; 0: their default
+}
+
+// serverEnv is the settings every benchmarked server gets beyond the defaults.
+func (o options) serverEnv() []string {
+	if o.lanes > 0 {
+		return []string{fmt.Sprintf("LUX_INGEST_LANES=%d", o.lanes)}
+	}
+	return nil
 }
 
 func main() {
 	var o options
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "measured time per cell (the raw floor runs as long)")
 	flag.IntVar(&o.maxRequests, "max-requests", 100_000, "requests per cell at most")
+	flag.IntVar(&o.lanes, "lanes", 0, "usage transactions in flight at once per server (LUX_INGEST_LANES); 0: the server's default")
 	flag.IntVar(&o.orgs, "orgs", 8, "organizations for the many-orgs cells")
 	flag.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "markdown file whose \"## API ingestion\" section is replaced (relative to the module root); empty: print only")
 	flag.BoolVar(&o.rawGo, "raw-go", false, "run the raw SQL floor from Go (lib/pq) even when pgbench is installed")
@@ -116,7 +126,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 
-	srv, err := startServer(ctx, bin, dbURL, tmp, "server")
+	srv, err := startServer(ctx, bin, dbURL, tmp, "server", o.serverEnv()...)
 	if err != nil {
 		return err
 	}
@@ -222,7 +232,7 @@ func run(ctx context.Context, o options) error {
 		// now (their migrations find nothing to do). Each client posts to one replica.
 		servers := []*server{srv}
 		for i := 1; i < o.replicas; i++ {
-			s, err := startServer(ctx, bin, dbURL, tmp, fmt.Sprintf("replica-%d", i+1))
+			s, err := startServer(ctx, bin, dbURL, tmp, fmt.Sprintf("replica-%d", i+1), o.serverEnv()...)
 			if err != nil {
 				return err
 			}

@@ -83,7 +83,7 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 	defer raw.Close()
 	raw.SetMaxOpenConns(32)
 	raw.SetMaxIdleConns(32)
-	svc, err := billing.New(ctx, sqlx.NewDb(raw, "postgres"))
+	svc, err := billing.New(ctx, sqlx.NewDb(raw, "postgres"), billing.WithLanes(o.lanes))
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,11 @@ func (r *report) markdown() string {
 	w("`shared_buffers = %s`. Go %s. The load generator, `lux serve` (one process, `go build`) and\n", m.SharedBuffers, m.GoVersion)
 	w("PostgreSQL share the cores; HTTP/1.1 keep-alive over loopback. Load average when the run started: %s.\n\n", m.LoadAvg)
 	w("**Method.** A fresh database; %d Pro organizations, each with never-expiring credits and an API key,\n", r.api[0].Orgs)
-	w("created through the billing service; `lux serve` started as a separate process. Each cell runs\n")
+	lanes := "its default lanes"
+	if r.opts.lanes > 0 {
+		lanes = fmt.Sprintf("`LUX_INGEST_LANES=%d`", r.opts.lanes)
+	}
+	w("created through the billing service; `lux serve` started as a separate process (%s). Each cell runs\n", lanes)
 	w("%s or %s requests, whichever comes first, after an unmeasured warm-up. A request is one\n", r.opts.duration, commas(float64(r.opts.maxRequests)))
 	w("`POST /api/v1/usage` of 1 or 100 events (AI calls on two models, emails, SMS, each with `occurredAt`);\n")
 	w("each client keeps one request in flight. %d orgs: the clients spread over them (with 32 clients, four share each\n", r.api[0].Orgs)

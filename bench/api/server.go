@@ -22,7 +22,7 @@ type server struct {
 
 // startServer runs `lux serve` on a free loopback port against dbURL and waits for /healthz;
 // its output goes to <name>.log in dir.
-func startServer(ctx context.Context, bin, dbURL, dir, name string) (*server, error) {
+func startServer(ctx context.Context, bin, dbURL, dir, name string, env ...string) (*server, error) {
 	addr, err := billingtest.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -42,6 +42,7 @@ func startServer(ctx context.Context, bin, dbURL, dir, name string) (*server, er
 		"LUX_SESSION_SECRET="+strings.Repeat("b", 32),
 		"LUX_LOG_LEVEL=warn",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	p, err := billingtest.StartProcess(ctx, cmd, "http://"+addr+"/healthz", 60*time.Second)
 	if err != nil {
