@@ -46,6 +46,7 @@ type options struct {
 	profileOnly  bool
 	profileCli   int
 	profileBatch int
+	profileAuth  bool // profile POST /api/v1/authorize instead of usage
 	timeout      time.Duration // whole run
 	replicas     int           // lux serve processes of the replica cells; < 2: none
 	lanes        int           // LUX_INGEST_LANES of the servers; 0: their default
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.profileFor, "profile-duration", 10*time.Second, "how long the profiled load runs")
 	flag.IntVar(&o.profileCli, "profile-clients", 8, "clients of the profiled load (single events, many orgs)")
 	flag.IntVar(&o.profileBatch, "profile-batch", 1, "events per request of the profiled load")
+	flag.BoolVar(&o.profileAuth, "profile-authorize", false, "with -profile: profile POST /api/v1/authorize (with an estimate) instead of usage")
 	flag.BoolVar(&o.profileOnly, "profile-only", false, "with -profile: skip the measured cells and print only the profile")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.IntVar(&o.replicas, "replicas", 2, "lux serve replicas on the one database for the replica cells (single events and batches of 100, 8 clients, many orgs and one); 0 or 1: skip them")

@@ -43,6 +43,7 @@ type profileResult struct {
 	Allocs     []string        // the functions that allocate the most bytes, as pprof prints them
 	AllocPerRq float64         // bytes allocated per request in the whole process
 	Dir        string
+	Authorize  bool // the load was authorize requests, not usage
 }
 
 // roundTrip is a statement as the server's driver sees it: sent, answered.
@@ -74,7 +75,7 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 		return nil, err
 	}
 	profileCell := cell{Batch: max(o.profileBatch, 1), Clients: max(o.profileCli, 1)}
-	pr := &profileResult{Dir: o.profileDir, Clients: profileCell.Clients, Batch: profileCell.Batch}
+	pr := &profileResult{Dir: o.profileDir, Clients: profileCell.Clients, Batch: profileCell.Batch, Authorize: o.profileAuth}
 	counter := &sqlCounter{}
 	raw, err := openCounted(billing.WithBinaryParameters(dbURL), counter) // as billing.OpenDB
 	if err != nil {
@@ -129,7 +130,15 @@ func profile(ctx context.Context, o options, dbURL string, env *benchEnv, probeD
 	if err := writeProfile("allocs", allocsBefore); err != nil {
 		return nil, err
 	}
-	res, err := load.run(ctx, profileCell, o.profileFor, o.maxRequests, nil)
+	var res *apiResult
+	if o.profileAuth {
+		var ar *authResult
+		if ar, err = load.authorize(ctx, profileCell.Clients, o.profileFor, o.maxRequests); err == nil {
+			res = &apiResult{cell: profileCell, Requests: ar.Requests, P50: ar.P50, P99: ar.P99, Elapsed: o.profileFor}
+		}
+	} else {
+		res, err = load.run(ctx, profileCell, o.profileFor, o.maxRequests, nil)
+	}
 	pprof.StopCPUProfile()
 	f.Close()
 	if err != nil {
@@ -381,9 +390,15 @@ func shortQuery(q string) string {
 func (p *profileResult) markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("### Where a single event's time goes\n\n")
-	w("`go run ./bench/api -profile DIR` serves the same server inside the benchmark process with a CPU\n")
-	w("profile on (request goroutines labelled) and loads it with %d-event requests from %d clients over many\n", p.Batch, p.Clients)
+	if p.Authorize {
+		w("### Where an authorize request's time goes\n\n")
+		w("`go run ./bench/api -profile DIR -profile-authorize` serves the same server inside the benchmark process with a CPU\n")
+		w("profile on (request goroutines labelled) and loads it with authorize requests (with an estimate) from %d clients over many\n", p.Clients)
+	} else {
+		w("### Where a single event's time goes\n\n")
+		w("`go run ./bench/api -profile DIR` serves the same server inside the benchmark process with a CPU\n")
+		w("profile on (request goroutines labelled) and loads it with %d-event requests from %d clients over many\n", p.Batch, p.Clients)
+	}
 	w("organizations: %s requests, p50 %.2f ms, p99 %.2f ms.\n\n", commas(float64(p.Requests)), ms(p.P50), ms(p.P99))
 	if len(p.RoundTrips) > 0 {
 		var n, total float64
