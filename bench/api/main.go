@@ -46,7 +46,7 @@ type options struct {
 	profileOnly  bool
 	profileCli   int
 	profileBatch int
-	profileAuth  bool // profile POST /api/v1/authorize instead of usage
+	profileAuth  bool          // profile POST /api/v1/authorize instead of usage
 	timeout      time.Duration // whole run
 	replicas     int           // lux serve processes of the replica cells; < 2: none
 	lanes        int           // LUX_INGEST_LANES of the servers; 0: their default
