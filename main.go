@@ -63,7 +63,7 @@ type Config struct {
 	LogLevel         string          `env:"LUX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	TrustedProxies   string          `env:"LUX_TRUSTED_PROXIES" help:"Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed; none by default."`
 	MetricsToken     string          `env:"LUX_METRICS_TOKEN" help:"Bearer token that opens /metrics to other machines (loopback needs none)."`
-	IngestLanes      int             `env:"LUX_INGEST_LANES" default:"4" help:"Usage transactions (and authorize reads) in flight at once per server; concurrent requests queue and share them."`
+	IngestLanes      int             `env:"LUX_INGEST_LANES" default:"0" help:"Usage transactions (and authorize reads) in flight at once per server; concurrent requests queue and share them. 0: one per CPU core, at least 2."`
 	Documents        DocumentsConfig `embed:""`
 	Notify           NotifyConfig    `embed:""`
 }

@@ -3,6 +3,7 @@ package billing
 import (
 	"fmt"
 	"hash/fnv"
+	"runtime"
 	"sync"
 )
 
@@ -23,10 +24,15 @@ import (
 // group is done it hands the lead to the oldest waiting request. There is no background worker
 // to start, stop or leak, and a request that finds its lane idle is run at once.
 
+// DefaultLanes is the number of groups in flight at once per server and kind of request
+// (WithLanes, LUX_INGEST_LANES): one per CPU core, at least two. Measured on 2 cores
+// (docs/BENCHMARKS.md, "Lanes against cores"): every lane more splits the same requests into
+// smaller groups, so each event costs the server and PostgreSQL more CPU — 4 lanes cost
+// PostgreSQL 60 % more per single event than 2 — while a second lane keeps a group's commit
+// from stalling the others.
+func DefaultLanes() int { return max(2, runtime.NumCPU()) }
+
 const (
-	// DefaultLanes is the number of groups in flight at once per server and kind of request
-	// (WithLanes, LUX_INGEST_LANES); docs/BENCHMARKS.md measures it against cores and orgs.
-	DefaultLanes       = 4
 	maxCoalescedJobs   = 256   // requests in one group
 	maxCoalescedEvents = 10000 // events in one usage transaction
 )

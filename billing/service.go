@@ -44,7 +44,7 @@ type Option func(*Service)
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
 // WithLanes sets how many groups of coalesced requests (usage transactions, authorize reads)
-// run at once; n < 1 means DefaultLanes.
+// run at once; n < 1 means DefaultLanes().
 func WithLanes(n int) Option {
 	return func(s *Service) {
 		if n >= 1 {
@@ -58,7 +58,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New returns the core on db, loading the rate card.
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Service, error) {
-	s := &Service{Store: newStore(db), lanes: DefaultLanes}
+	s := &Service{Store: newStore(db), lanes: DefaultLanes()}
 	for _, o := range opts {
 		o(s)
 	}
