@@ -48,6 +48,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("billing: begin: %w", err)
 	}
+	return finishTx(tx, fn)
+}
+
+// finishTx runs fn in tx, committing when fn returns nil and rolling back otherwise.
+func finishTx(tx *sqlx.Tx, fn func(tx *sqlx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err

@@ -258,14 +258,7 @@ func inConnTxOpts(ctx context.Context, conn *sqlx.Conn, opts *sql.TxOptions, fn 
 	if err != nil {
 		return fmt.Errorf("billing: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("billing: commit: %w", err)
-	}
-	return nil
+	return finishTx(tx, fn)
 }
 
 // lockAccountRow takes the organization's ledger lock; ENOTFOUND when it has no account.

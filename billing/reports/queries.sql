@@ -68,27 +68,14 @@ GROUP BY GROUPING SETS ((bucket, key), (flow_id));
 
 -- name: select-report-by-flow
 -- A report grouped by flow without a member or type filter, in the shape of select-report
--- (kind 1), unaggregated, from the per-flow rollups (ranges of their primary keys) the full
--- weeks week_from to week_to from usage_flow_weekly (Mondays, an empty range unless the
--- report is by week), and the days around them from usage_flow_daily. A row's bucket is its
--- day (or week's Monday) as days since the first bucket's start; the caller adds up the rows
--- of a bucket, and the top flows are the groups' totals.
+-- (kind 1), unaggregated, from the per-flow rollups (usage_flow_cells in migrations/functions,
+-- the full weeks week_from to week_to and the days around them). A row's bucket is its day (or
+-- week's Monday) as days since the first bucket's start; the caller adds up the rows of a
+-- bucket, and the top flows are the groups' totals.
 SELECT 1 AS kind, CAST(day - CAST(:first AS date) AS int) AS bucket, flow_id AS key,
        credits_mc, quantity, events
-FROM (
-    SELECT week AS day, flow_id, credits_mc, quantity, events
-    FROM usage_flow_weekly
-    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
-      AND week BETWEEN CAST(:week_from AS date) AND CAST(:week_to AS date)
-      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
-    UNION ALL
-    SELECT day, flow_id, credits_mc, quantity, events
-    FROM usage_flow_daily
-    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
-      AND (day BETWEEN CAST(:from AS date) AND CAST(:days_to AS date)
-           OR day BETWEEN CAST(:days_from AS date) AND CAST(:to AS date))
-      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
-) r;
+FROM usage_flow_cells(:org, CAST(:week_from AS date), CAST(:week_to AS date), CAST(:from AS date),
+                      CAST(:days_to AS date), CAST(:days_from AS date), CAST(:to AS date), CAST(:flow AS text)) r;
 
 -- name: select-report-and-flows
 -- A report grouped by type or member without a member or type filter, in the shape of
@@ -120,20 +107,8 @@ FROM (
 GROUP BY bucket, key
 UNION ALL
 SELECT 0, NULL, flow_id, CAST(sum(credits_mc) AS bigint), CAST(sum(quantity) AS bigint), CAST(sum(events) AS bigint)
-FROM (
-    SELECT week AS day, flow_id, credits_mc, quantity, events
-    FROM usage_flow_weekly
-    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
-      AND week BETWEEN CAST(:week_from AS date) AND CAST(:week_to AS date)
-      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
-    UNION ALL
-    SELECT day, flow_id, credits_mc, quantity, events
-    FROM usage_flow_daily
-    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
-      AND (day BETWEEN CAST(:from AS date) AND CAST(:days_to AS date)
-           OR day BETWEEN CAST(:days_from AS date) AND CAST(:to AS date))
-      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
-) r
+FROM usage_flow_cells(:org, CAST(:week_from AS date), CAST(:week_to AS date), CAST(:from AS date),
+                      CAST(:days_to AS date), CAST(:days_from AS date), CAST(:to AS date), CAST(:flow AS text)) r
 GROUP BY flow_id;
 
 -- name: select-flow-cells
@@ -146,21 +121,9 @@ SELECT CAST(CASE CAST(:interval AS text)
                 ELSE day
             END AS text) AS bucket,
        flow_id, credits_mc, quantity, events
-FROM (
-    SELECT week AS day, flow_id, credits_mc, quantity, events
-    FROM usage_flow_weekly
-    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
-      AND week BETWEEN CAST(:week_from AS date) AND CAST(:week_to AS date)
-      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
-    UNION ALL
-    SELECT day, flow_id, credits_mc, quantity, events
-    FROM usage_flow_daily
-    WHERE org_id = :org AND gen = (SELECT rollup_gen FROM orgs WHERE id = :org)
-      AND (day BETWEEN CAST(:from AS date) AND CAST(:days_to AS date)
-           OR day BETWEEN CAST(:days_from AS date) AND CAST(:to AS date))
-      AND (CAST(:flow AS text) = '' OR flow_id = :flow)
-) r
-ORDER BY 1, 2;
+FROM usage_flow_cells(:org, CAST(:week_from AS date), CAST(:week_to AS date), CAST(:from AS date),
+                      CAST(:days_to AS date), CAST(:days_from AS date), CAST(:to AS date), CAST(:flow AS text)) r
+ORDER BY 1, r.flow_id COLLATE "C";
 
 -- name: select-org-flow-names
 -- Every flow of org $1 with its name (primary key of flows).
